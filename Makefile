@@ -1,0 +1,46 @@
+# The front door: every target calls the CLI or pytest.  `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+RUN ?= checkpoints/default
+N ?= 5
+
+.PHONY: help install test lint train checkpoint demo sample bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## make .venv and install musicgen (editable) with the dev tools
+
+test: $(STAMP)  ## set up, then run the whole test suite
+	$(BIN)/pytest -q
+
+lint: $(STAMP)  ## ruff: lint and format check
+	$(BIN)/ruff check musicgen tests
+	$(BIN)/ruff format --check musicgen tests
+
+train: $(STAMP)  ## train a model with the default config on data/abc_tunes into runs/default
+	$(BIN)/musicgen train data/abc_tunes --run runs/default
+
+checkpoint: $(STAMP)  ## regenerate the committed checkpoints/default (15 CPU-minutes)
+	$(BIN)/musicgen train data/abc_tunes --run checkpoints/default --force --max-minutes 15 --quiet
+	rm -rf checkpoints/default/resume
+
+demo: $(STAMP)  ## set up, then sample 5 tunes (ABC + MIDI) from the bundled model into out/demo
+	$(BIN)/musicgen sample --run $(RUN) -n $(N) --seed 1 --out out/demo --force
+
+sample: $(STAMP)  ## sample N tunes from RUN into out/sample
+	$(BIN)/musicgen sample --run $(RUN) -n $(N) --out out/sample
+
+bench: $(STAMP)  ## speed benchmarks, as ratios against a lab-style reference loop
+	$(BIN)/python -m musicgen.bench
+
+clean:  ## remove generated output (keeps .venv and checkpoints)
+	rm -rf out runs .pytest_cache .ruff_cache

@@ -1,0 +1,287 @@
+"""Read ABC files into tunes: split, parse headers, normalize.
+
+Parsing is pure (`parse_abc` takes text, returns tunes); only `read_corpus` touches the
+disk.  A tune is split off at an ``X:`` line or a blank line, as the ABC standard says;
+``X:`` numbers are kept but never used as keys, because real files restart them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from musicgen.errors import CorpusError
+
+# Header fields every tune text is rebuilt with, in this order (K: must close a header).
+CANONICAL_FIELDS = ("M", "L", "K")
+_FIELD_RE = re.compile(r"^([A-Za-z+]):(.*)$")
+_NOTE_RE = re.compile(r"[A-Ga-g]")
+_QUOTED_RE = re.compile(r'"[^"]*"')
+_BANG_DECORATION_RE = re.compile(r"![^!\s|]+!")
+
+
+@dataclass(frozen=True)
+class Tune:
+    """One tune: its header fields in file order, its normalized body, where it came from."""
+
+    fields: tuple[tuple[str, str], ...]
+    body: str
+    source: str = "<string>"
+    line: int = 1
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header field `name` (``"T"``, ``"M"``...), or `default`."""
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return default
+
+    @property
+    def title(self) -> str:
+        return self.get("T") or "Untitled"
+
+    @property
+    def meter(self) -> str:
+        # ABC 2.1: a missing M: means free meter.
+        return self.get("M") or "none"
+
+    @property
+    def unit_length(self) -> str:
+        return self.get("L") or default_unit_length(self.meter)
+
+    @property
+    def key(self) -> str:
+        return self.get("K") or "C"
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the tune's first line, for messages."""
+        return f"{self.source}:{self.line}"
+
+    def text(self) -> str:
+        """The canonical text the model learns: ``M:``, ``L:``, ``K:`` then the body.
+
+        Titles, ``X:`` numbers and bookkeeping fields (``Z:``, ``S:``...) are left out:
+        they carry no music, and the sampler writes its own ``X:`` and ``T:``.
+        """
+        return f"M:{self.meter}\nL:{self.unit_length}\nK:{self.key}\n{self.body}\n"
+
+    def abc(self, number: int = 1, title: str | None = None) -> str:
+        """A complete, standalone ABC tune (``X:``, ``T:``, then the canonical text)."""
+        return f"X:{number}\nT:{title or self.title}\n{self.text()}"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A block of input that was not loaded, and why."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """What `read_corpus` found: tunes in input order, and what it skipped."""
+
+    tunes: tuple[Tune, ...]
+    skipped: tuple[Skipped, ...] = field(default_factory=tuple)
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+
+def default_unit_length(meter: str) -> str:
+    """ABC 2.1 rule: L: defaults to 1/16 below a meter of 3/4, else 1/8."""
+    value = meter_fraction(meter)
+    if value is not None and value < Fraction(3, 4):
+        return "1/16"
+    return "1/8"
+
+
+def meter_fraction(meter: str) -> Fraction | None:
+    """The bar length of an ``M:`` value in whole notes (``C`` is 4/4), or None if free."""
+    meter = meter.strip()
+    if meter in ("C", "C|"):
+        return Fraction(4, 4) if meter == "C" else Fraction(2, 2)
+    match = re.fullmatch(r"\(?([\d+]+)\)?\s*/\s*(\d+)", meter)
+    if not match:
+        return None
+    numerator = sum(int(part) for part in match.group(1).split("+") if part)
+    denominator = int(match.group(2))
+    if numerator <= 0 or denominator <= 0:
+        return None
+    return Fraction(numerator, denominator)
+
+
+def normalize_line(line: str) -> str:
+    """Drop a ``%`` comment, turn tabs into spaces, strip trailing blanks and ``!`` markers.
+
+    A ``!`` at the end of a body line is the old line-break marker (music21 mishandles it);
+    a ``!`` that closes a ``!decoration!`` is kept.
+    """
+    comment = line.find("%")
+    while comment > 0 and line[comment - 1] == "\\":  # \% is a literal percent sign
+        comment = line.find("%", comment + 1)
+    if comment >= 0:
+        line = line[:comment]
+    line = line.replace("\t", " ").rstrip()
+    while line.endswith("!") and _BANG_DECORATION_RE.sub("", line).endswith("!"):
+        line = line[:-1].rstrip()
+    return line
+
+
+def has_notes(body: str) -> bool:
+    """True if the body has at least one note letter outside field lines and quoted text."""
+    for line in body.splitlines():
+        if _FIELD_RE.match(line):
+            continue
+        line = _BANG_DECORATION_RE.sub("", _QUOTED_RE.sub("", line))
+        if _NOTE_RE.search(line):
+            return True
+    return False
+
+
+def parse_abc(text: str, source: str = "<string>") -> tuple[list[Tune], list[Skipped]]:
+    """Split ABC text into tunes; return them and the blocks skipped, with reasons.
+
+    A block is a run of non-blank lines; an ``X:`` line also starts a new block.  Header
+    lines run up to and including the first ``K:``; the rest is the body.  Blocks without
+    a ``K:`` field (free text, a stray fragment) or without notes are skipped.
+    """
+    tunes: list[Tune] = []
+    skipped: list[Skipped] = []
+    blocks = list(_blocks(text.replace("\r\n", "\n").replace("\r", "\n")))
+    for index, (start, lines) in enumerate(blocks):
+        if not lines:
+            continue  # merged into the block before it
+        nxt = blocks[index + 1][1] if index + 1 < len(blocks) else []
+        if lines[-1].startswith("K:") and nxt and not _FIELD_RE.match(nxt[0]):
+            # A blank line between the header and the music: common in real files.
+            lines = lines + nxt
+            blocks[index + 1] = (blocks[index + 1][0], [])
+        tune, reason = _parse_block(lines, source, start)
+        if tune is not None:
+            tunes.append(tune)
+        elif reason is not None:
+            skipped.append(Skipped(source, start, reason))
+    return tunes, skipped
+
+
+def _blocks(text: str):
+    """Yield (first line number, normalized lines) of each block of the text."""
+    block: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = normalize_line(raw)
+        is_blank = not raw.strip()
+        if raw.lstrip().startswith("%") and not is_blank:
+            continue  # a whole-line comment neither ends nor starts a tune
+        if is_blank or (line.startswith("X:") and block):
+            if block:
+                yield start, block
+            block = []
+            if is_blank:
+                continue
+        if not block:
+            start = number
+        if line:
+            block.append(line)
+    if block:
+        yield start, block
+
+
+def _parse_block(lines: list[str], source: str, start: int) -> tuple[Tune | None, str | None]:
+    fields: list[tuple[str, str]] = []
+    for index, line in enumerate(lines):
+        match = _FIELD_RE.match(line)
+        if not match:
+            if not fields:
+                return None, "no header: a block of text without X:/K: fields (not a tune)"
+            return None, f"no K: field before the music at line {start + index}"
+        name, value = match.group(1), match.group(2).strip()
+        fields.append((name, value))
+        if name == "K":
+            body = "\n".join(lines[index + 1 :])
+            if not has_notes(body):
+                return None, "no notes after the K: field"
+            return Tune(tuple(fields), body, source, start), None
+    if len(fields) == 1 and fields[0][0] != "X":
+        return None, f"no K: field (only a stray {fields[0][0]}: line)"
+    return None, "no K: field"
+
+
+def find_abc_files(paths) -> list[Path]:
+    """Expand files and directories (searched recursively for ``*.abc``) in given order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".abc"))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise CorpusError(f"{path}: no such file or directory")
+    return found
+
+
+def read_text(path: Path) -> str:
+    """Read a file as UTF-8 text, with errors that name the file and the bad byte."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data.strip():
+        raise CorpusError(f"{path}: file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    if "\x00" in text:
+        raise CorpusError(f"{path}: not a text file (NUL byte at offset {text.index(chr(0))})")
+    return text.removeprefix("\ufeff")
+
+
+def read_corpus(paths) -> Corpus:
+    """Load every tune from files and directories.
+
+    A file named on the command line that cannot be read is an error; a file found while
+    searching a directory that cannot be read is skipped and reported, like a bad tune.
+    Raises `CorpusError` when nothing at all is loaded.
+    """
+    paths = list(paths)
+    if not paths:
+        raise CorpusError("no ABC files given")
+    tunes: list[Tune] = []
+    skipped: list[Skipped] = []
+    named = {Path(p) for p in paths}
+    files = find_abc_files(paths)
+    if not files:
+        raise CorpusError(f"{', '.join(map(str, paths))}: no .abc files found")
+    for path in files:
+        try:
+            text = read_text(path)
+        except CorpusError as exc:
+            if path in named:
+                raise
+            skipped.append(Skipped(str(path), 0, str(exc).split(": ", 1)[1]))
+            continue
+        found, bad = parse_abc(text, str(path))
+        if not found and path in named and len(files) == 1:
+            plural = "s" if len(bad) != 1 else ""
+            reasons = (
+                f" ({len(bad)} block{plural} skipped; line {bad[0].line}: {bad[0].reason})"
+                if bad
+                else ""
+            )
+            raise CorpusError(f"{path}: no tunes found{reasons}")
+        tunes.extend(found)
+        skipped.extend(bad)
+    if not tunes:
+        raise CorpusError(f"{', '.join(map(str, paths))}: no tunes found in {len(files)} files")
+    return Corpus(tuple(tunes), tuple(skipped), tuple(str(p) for p in files))

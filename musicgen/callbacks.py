@@ -1,0 +1,118 @@
+"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import keras
+from tqdm import tqdm
+
+from musicgen import rundir
+from musicgen.model import build_model
+from musicgen.train import EpochRecord
+
+LN2 = math.log(2.0)  # losses are in nats; users read bits per character
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Per epoch: history.csv row, best model.keras, then the resume point (in that order,
+    so a kill between steps at worst repeats an epoch, never skips one)."""
+
+    def __init__(self, run_dir, model_config, epochs, history, best, chars, report):
+        super().__init__()
+        self.run_dir, self.model_config, self.epochs = run_dir, model_config, epochs
+        self.history, self.best, self.chars, self.report = history, best, chars, report
+        self.last_epoch = 0
+        self._inference = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+        self.train_seconds = None
+
+    def on_test_begin(self, logs=None):
+        self.train_seconds = time.perf_counter() - self.started
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        seconds = time.perf_counter() - self.started
+        loss = logs.get("loss", math.nan) / LN2
+        val = logs.get("val_loss", math.nan) / LN2
+        score = loss if math.isnan(val) else val  # no validation: keep the best training loss
+        improved = score < self.best
+        if improved:
+            self.best = score
+            self._save_inference_model()
+        chars_per_s = self.chars / (self.train_seconds or seconds)
+        row = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "val_loss": val,
+            "seconds": round(seconds, 3),
+            "chars_per_s": chars_per_s,
+        }
+        self.history = [r for r in self.history if r["epoch"] <= epoch] + [row]
+        rundir.write_history(self.run_dir, self.history)
+        self._save_resume_point(epoch + 1)
+        self.last_epoch = epoch + 1
+        if self.report:
+            self.report(
+                EpochRecord(epoch + 1, self.epochs, loss, val, seconds, chars_per_s, improved)
+            )
+
+    def _save_inference_model(self):
+        # model.keras holds weights only (no optimizer state): a third of the size.
+        if self._inference is None:
+            self._inference = build_model(self.model_config)
+        self._inference.set_weights(self.model.get_weights())
+        rundir.save_model(self._inference, self.run_dir / rundir.MODEL_FILE)
+
+    def _save_resume_point(self, epochs_done):
+        folder = self.run_dir / rundir.RESUME_DIR
+        folder.mkdir(exist_ok=True)
+        rundir.atomic_write(folder / rundir.RESUME_WEIGHTS, self.model.save_weights)
+        rundir.write_text(folder / rundir.RESUME_STATE, json.dumps({"epoch": epochs_done}))
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm bar over the batches of each epoch, showing the running loss in bits/char."""
+
+    def __init__(self, enabled: bool):
+        super().__init__()
+        self.enabled = enabled
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.bar = tqdm(
+            total=self.params.get("steps"),
+            unit="batch",
+            leave=False,
+            desc=f"epoch {epoch + 1}/{self.params['epochs']}",
+            disable=not self.enabled,
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(1)
+        if logs and "loss" in logs:
+            self.bar.set_postfix_str(f"{float(logs['loss']) / LN2:.3f} bits/char")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.close()
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop once `seconds` have passed; the epoch in progress is still validated and
+    checkpointed, so the best model so far is kept."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.fired = False
+
+    def on_train_begin(self, logs=None):
+        self.deadline = time.monotonic() + self.seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.fired = True
+            self.model.stop_training = True

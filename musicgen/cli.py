@@ -1,0 +1,250 @@
+"""The ``musicgen`` command line: thin click commands over the library.
+
+Library errors (`MusicgenError`) become one-line messages with exit code 1; bad options
+exit 2 (click's usage errors).  TensorFlow and music21 are imported inside the commands
+that need them, so ``musicgen --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from musicgen import __version__
+from musicgen.errors import MusicgenError
+from musicgen.model import ModelConfig
+from musicgen.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT / "data" / "abc_tunes"
+DEFAULT_RUN = ROOT / "checkpoints" / "default"
+_M, _T = ModelConfig(vocab_size=0), TrainConfig()  # option defaults come from the configs
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) hidden.
+
+    Those lines are written to file descriptor 2 before TensorFlow's log level applies,
+    so stderr is pointed at /dev/null for the import alone.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def handle_errors(command):
+    """Turn library errors into a one-line message and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except MusicgenError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _corpus_paths(corpus: tuple[str, ...]) -> list[str]:
+    return list(corpus) if corpus else [str(DEFAULT_CORPUS)]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="musicgen")
+def main() -> None:
+    """Learn folk tunes in ABC notation and write new ones as ABC and MIDI."""
+
+
+@main.command()
+@click.argument("corpus", nargs=-1, type=click.Path())
+@click.option(
+    "--run",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Run directory to write (or resume) the model in.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1),
+    default=_T.epochs,
+    show_default=True,
+    help="Passes over the training tunes.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=_T.batch_size,
+    show_default=True,
+    help="Windows per training step.",
+)
+@click.option(
+    "--seq-len",
+    type=click.IntRange(2),
+    default=_T.seq_len,
+    show_default=True,
+    help="Characters per training window.",
+)
+@click.option(
+    "--layers",
+    type=click.IntRange(1),
+    default=_M.layers,
+    show_default=True,
+    help="Stacked LSTM layers.",
+)
+@click.option(
+    "--units",
+    type=click.IntRange(1),
+    default=_M.units,
+    show_default=True,
+    help="LSTM units per layer.",
+)
+@click.option(
+    "--embedding-dim",
+    type=click.IntRange(1),
+    default=_M.embedding_dim,
+    show_default=True,
+    help="Size of the character embedding.",
+)
+@click.option(
+    "--dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_M.dropout,
+    show_default=True,
+    help="Dropout between layers.",
+)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=_T.learning_rate,
+    show_default=True,
+    help="Adam learning rate.",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_T.val_fraction,
+    show_default=True,
+    help="Fraction of tunes held out for validation.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=_T.seed,
+    show_default=True,
+    help="Seed for the split, initial weights and batch order.",
+)
+@click.option(
+    "--max-minutes",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Stop cleanly after this many minutes, keeping the best model.",
+)
+@click.option("--force", is_flag=True, help="Start the run directory over if it exists.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def train(corpus, run_dir, max_minutes, force, quiet, **options):
+    """Train an LSTM on ABC files (default: the bundled Irish corpus).
+
+    Running the same command again resumes after the last finished epoch.
+    """
+    _quiet_tensorflow()
+    from musicgen.abc import read_corpus
+    from musicgen.train import train as train_run
+
+    corpus_data = read_corpus(_corpus_paths(corpus))
+    _report_skipped(corpus_data)
+    model_keys = {"layers", "units", "embedding_dim", "dropout"}
+    model_config = ModelConfig(vocab_size=0, **{k: options[k] for k in model_keys})
+    config = TrainConfig(**{k: v for k, v in options.items() if k not in model_keys})
+    click.echo(f"training on {len(corpus_data.tunes)} tunes -> {run_dir}")
+
+    def report(record):
+        val = "" if math.isnan(record.val_loss) else f"  val_loss {record.val_loss:.3f}"
+        mark = "  *" if record.best else ""
+        click.echo(
+            f"epoch {record.epoch}/{record.epochs}  loss {record.loss:.3f}{val} bits/char  "
+            f"{record.seconds:.1f}s  {record.chars_per_s:,.0f} chars/s{mark}"
+        )
+
+    result = train_run(
+        corpus_data.tunes,
+        run_dir,
+        model_config,
+        config,
+        max_minutes=max_minutes,
+        force=force,
+        progress=not quiet,
+        report=report,
+    )
+    if result.stopped_by_budget:
+        click.echo(f"stopped after {max_minutes:g} minutes (time budget)")
+    if result.epochs_done >= config.epochs and not result.stopped_by_budget:
+        click.echo(f"done: {result.epochs_done} epochs")
+    best = "n/a" if math.isinf(result.best_val_loss) else f"{result.best_val_loss:.3f} bits/char"
+    click.echo(f"best validation loss {best}; model in {Path(run_dir) / 'model.keras'}")
+
+
+@main.group()
+def data() -> None:
+    """Inspect ABC corpora."""
+
+
+@data.command()
+@click.argument("corpus", nargs=-1, type=click.Path())
+@handle_errors
+def stats(corpus):
+    """Tunes, characters, vocabulary, meters and keys of ABC files; skipped tunes and why."""
+    from musicgen.abc import read_corpus
+
+    corpus_data = read_corpus(_corpus_paths(corpus))
+    tunes = corpus_data.tunes
+    texts = [t.text() for t in tunes]
+    chars = Counter("".join(texts))
+    click.echo(f"files       {len(corpus_data.files)}")
+    click.echo(f"tunes       {len(tunes)}")
+    total = sum(chars.values())
+    click.echo(f"characters  {total:,} (mean {total / len(tunes):.0f} per tune)")
+    click.echo(
+        f"vocabulary  {len(chars)}: {''.join(sorted(chars)).encode('unicode_escape').decode()}"
+    )
+    click.echo("meters      " + _top(Counter(t.meter for t in tunes)))
+    click.echo("keys        " + _top(Counter(t.key for t in tunes)))
+    click.echo(f"skipped     {len(corpus_data.skipped)}")
+    for skip in corpus_data.skipped:
+        click.echo(f"  {skip}")
+
+
+def _top(counter: Counter, n: int = 12) -> str:
+    items = [f"{k} {v}" for k, v in counter.most_common(n)]
+    rest = len(counter) - n
+    return ", ".join(items) + (f", ... {rest} more" if rest > 0 else "")
+
+
+def _report_skipped(corpus_data) -> None:
+    if corpus_data.skipped:
+        click.echo(f"skipped {len(corpus_data.skipped)} tunes:", err=True)
+        for skip in corpus_data.skipped[:10]:
+            click.echo(f"  {skip}", err=True)
+        if len(corpus_data.skipped) > 10:
+            click.echo(f"  ... and {len(corpus_data.skipped) - 10} more", err=True)

@@ -1,0 +1,82 @@
+"""The network: Embedding -> LSTM x N -> Dense logits over the vocabulary.
+
+`build_model` makes the training model: whole windows in, logits for every position out
+(many-to-many).  `build_step_model` makes a twin with the same weights that takes one
+character per tune plus explicit LSTM states and returns the next logits and states, so
+the sampler advances a whole batch of tunes with one compiled call per character.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the network.  Stored in config.json so a run dir rebuilds its model."""
+
+    vocab_size: int
+    embedding_dim: int = 64  # ~60 characters need few dimensions; bigger buys nothing
+    units: int = 512  # LSTM width: the main capacity knob
+    layers: int = 2  # two layers learn bar structure better than one wide layer
+    dropout: float = 0.2  # between layers and before the output: the corpus is small
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+def build_model(config: ModelConfig):
+    """Training model: (B, T) int ids -> (B, T, vocab) logits.
+
+    The LSTMs keep Keras' default activations and no recurrent dropout, so TensorFlow
+    uses the fused cuDNN kernel on a GPU.
+    """
+    import keras
+
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(ids)
+    for i in range(config.layers):
+        x = keras.layers.LSTM(config.units, return_sequences=True, name=f"lstm_{i}")(x)
+        if config.dropout > 0:
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+    logits = keras.layers.Dense(config.vocab_size, name="logits")(x)  # (B, T, vocab)
+    return keras.Model(ids, logits, name="musicgen_lstm")
+
+
+def build_step_model(config: ModelConfig):
+    """Sampling model: (ids (B, 1), h_0, c_0, ..., h_N, c_N) -> (logits (B, vocab), states).
+
+    Layer names match `build_model`, so weights copy over with `copy_weights`.
+    """
+    import keras
+
+    ids = keras.Input(shape=(1,), dtype="int32", name="ids")
+    states_in = []
+    x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(ids)
+    states_out = []
+    for i in range(config.layers):
+        h = keras.Input(shape=(config.units,), name=f"h_{i}")
+        c = keras.Input(shape=(config.units,), name=f"c_{i}")
+        states_in += [h, c]
+        lstm = keras.layers.LSTM(
+            config.units, return_sequences=True, return_state=True, name=f"lstm_{i}"
+        )
+        x, h_out, c_out = lstm(x, initial_state=[h, c])
+        states_out += [h_out, c_out]
+    logits = keras.layers.Dense(config.vocab_size, name="logits")(x[:, 0, :])  # (B, vocab)
+    return keras.Model([ids, *states_in], [logits, *states_out], name="musicgen_step")
+
+
+def copy_weights(source, target) -> None:
+    """Copy weights layer by layer between models built from the same config."""
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())

@@ -1,0 +1,193 @@
+"""Train the LSTM on a corpus into a resumable run directory.
+
+``model.fit`` does the work; callbacks add what a user needs around it: a tqdm bar, a
+per-epoch report in bits per character, the best-validation checkpoint, history.csv, a
+resume point after every epoch, and a wall-clock budget.  Running the same command on the
+same run directory again continues after the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from musicgen import rundir
+from musicgen.abc import Tune
+from musicgen.dataset import encode_stream, make_dataset, split_tunes
+from musicgen.errors import TrainError
+from musicgen.model import ModelConfig, build_model
+from musicgen.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.  Stored in config.json; a resumed run must ask for the same."""
+
+    epochs: int = 30  # the default corpus is ~150k characters: ~30 passes fit 15 CPU-minutes
+    batch_size: int = 32  # large enough to keep both CPU cores' matrix units busy
+    seq_len: int = 200  # ~two lines of a tune: long enough to see a bar pattern repeat
+    learning_rate: float = 3e-3  # Adam; with clipping this is stable for this model size
+    val_fraction: float = 0.1  # tunes set aside to measure generalisation, not memorising
+    seed: int = 42  # fixes the split, the initial weights, dropout and batch order
+    clipnorm: float = 1.0  # gradient clipping: LSTMs on text occasionally spike
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One finished epoch, as written to history.csv and reported to the user."""
+
+    epoch: int  # 1-based
+    epochs: int
+    loss: float  # bits per character on the training windows
+    val_loss: float  # bits per character on the validation tunes (nan without them)
+    seconds: float
+    chars_per_s: float
+    best: bool  # this epoch's model became model.keras
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    epochs_done: int
+    best_val_loss: float
+    stopped_by_budget: bool
+    train_tunes: int
+    val_tunes: int
+
+
+def prepare_run_dir(
+    run_dir: Path, model_config: ModelConfig, config: TrainConfig, vocab: Vocab, force: bool
+) -> int:
+    """Check or create `run_dir`; return the number of epochs already done there."""
+    if force and run_dir.exists():
+        for name in (
+            rundir.MODEL_FILE,
+            rundir.CONFIG_FILE,
+            rundir.VOCAB_FILE,
+            rundir.HISTORY_FILE,
+            "loss.png",
+        ):
+            (run_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / rundir.RESUME_DIR, ignore_errors=True)
+    if (run_dir / rundir.CONFIG_FILE).exists():
+        old_model, old_train = rundir.read_config(run_dir)
+        old = TrainConfig.from_dict(old_train)
+        if old_model != model_config or _replace_epochs(old) != _replace_epochs(config):
+            diff = _diff(old_model, model_config, old, config)
+            raise TrainError(
+                f"{run_dir} holds a run with other settings ({diff}); "
+                "use another --run directory, or --force to start it over"
+            )
+        if rundir.read_vocab(run_dir) != vocab:
+            raise TrainError(
+                f"{run_dir}/vocab.json differs from this corpus's characters; "
+                "use another --run directory, or --force to start it over"
+            )
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise TrainError(
+            f"{run_dir}: exists and is not a musicgen run directory; choose another --run"
+        )
+    rundir.write_run_files(run_dir, model_config, config.to_dict(), vocab)
+    state = run_dir / rundir.RESUME_DIR / rundir.RESUME_STATE
+    if state.is_file():
+        return int(json.loads(state.read_text())["epoch"])
+    return 0
+
+
+def _replace_epochs(config: TrainConfig) -> TrainConfig:
+    return replace(config, epochs=0)
+
+
+def _diff(old_model, new_model, old_train, new_train) -> str:
+    parts = []
+    for old, new in ((old_model, new_model), (old_train, new_train)):
+        for f in fields(old):
+            if f.name != "epochs" and getattr(old, f.name) != getattr(new, f.name):
+                parts.append(f"{f.name} {getattr(old, f.name)} there, {getattr(new, f.name)} here")
+    return "; ".join(parts)
+
+
+def train(
+    tunes: Sequence[Tune],
+    run_dir: str | Path,
+    model_config: ModelConfig,
+    config: TrainConfig = TrainConfig(),
+    *,
+    max_minutes: float | None = None,
+    force: bool = False,
+    progress: bool = True,
+    report: Callable[[EpochRecord], None] | None = None,
+) -> TrainResult:
+    """Train (or resume training) a model on `tunes` into `run_dir`."""
+    import keras
+
+    from musicgen.callbacks import Checkpointer, ProgressBar, TimeBudget
+
+    run_dir = Path(run_dir)
+    vocab = Vocab.from_texts(t.text() for t in tunes)
+    model_config = ModelConfig(**{**model_config.to_dict(), "vocab_size": len(vocab)})
+    train_tunes, val_tunes = split_tunes(tunes, config.val_fraction, config.seed)
+    done = prepare_run_dir(run_dir, model_config, config, vocab, force)
+    history = [row for row in rundir.read_history(run_dir) if row["epoch"] <= done]
+    best = min((r["val_loss"] for r in history if not math.isnan(r["val_loss"])), default=math.inf)
+    result = TrainResult(run_dir, done, best, False, len(train_tunes), len(val_tunes))
+    if done >= config.epochs:
+        return result
+
+    keras.utils.set_random_seed(config.seed + done)  # resumed epochs still get a fixed seed
+    train_ids = encode_stream(train_tunes, vocab)
+    train_ds = make_dataset(
+        train_ids, config.seq_len, config.batch_size, shuffle=True, seed=config.seed + done
+    )
+    val_ds = None
+    if val_tunes:
+        val_ids = encode_stream(val_tunes, vocab)
+        val_len = min(config.seq_len, len(val_ids) - 1)
+        val_ds = make_dataset(val_ids, val_len, config.batch_size, shuffle=False)
+
+    model = build_model(model_config)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    resume_weights = run_dir / rundir.RESUME_DIR / rundir.RESUME_WEIGHTS
+    if done and resume_weights.is_file():
+        model.optimizer.build(model.trainable_variables)  # so optimizer state loads too
+        model.load_weights(resume_weights)
+
+    chars_per_epoch = len(train_ids) - 1
+    checkpointer = Checkpointer(
+        run_dir, model_config, config.epochs, history, best, chars_per_epoch, report
+    )
+    callbacks = [ProgressBar(progress), checkpointer]
+    if max_minutes is not None:
+        callbacks.append(TimeBudget(max_minutes * 60.0))
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        initial_epoch=done,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )  # tf.data shuffles
+    return TrainResult(
+        run_dir,
+        checkpointer.last_epoch or done,
+        checkpointer.best,
+        any(isinstance(c, TimeBudget) and c.fired for c in callbacks),
+        len(train_tunes),
+        len(val_tunes),
+    )

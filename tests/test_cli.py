@@ -1,0 +1,108 @@
+"""The command line as a user sees it: exit codes, one-line errors, no tracebacks."""
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from musicgen.cli import main
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def test_help_lists_commands():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("train", "data"):
+        assert command in result.output
+
+
+def test_data_stats_reports_tunes_meters_keys(tunes_file):
+    result = run("data", "stats", tunes_file)
+    assert result.exit_code == 0, result.output
+    assert "tunes       3" in result.output
+    assert "6/8 1" in result.output and "G Major 1" in result.output
+    assert "skipped     0" in result.output
+
+
+def test_data_stats_lists_skipped_tunes_with_reasons(tmp_path, tunes_file):
+    tunes_file.write_text(tunes_file.read_text() + "\nX:9\nT:Broken\nM:C\nABC|\n")
+    result = run("data", "stats", tunes_file)
+    assert result.exit_code == 0
+    assert "skipped     1" in result.output
+    assert f"{tunes_file}:24: no K: field before the music at line 27" in result.output
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file or directory"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff", "not UTF-8 text (byte 0x89 at offset 0)"),
+        (b"", "file is empty"),
+        (b"hello world\n", "no tunes found"),
+    ],
+    ids=["missing", "binary", "empty", "no-tunes"],
+)
+@pytest.mark.parametrize("command", [("train", "--run", "RUN"), ("data", "stats")])
+def test_bad_corpus_is_one_line_error_exit_1(tmp_path, content, message, command):
+    path = tmp_path / "in.abc"
+    if content is not None:
+        path.write_bytes(content)
+    args = [a if a != "RUN" else tmp_path / "run" for a in command]
+    result = run(*args, path)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: {message}")
+    assert result.output.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_option_is_usage_error_exit_2(tunes_file, tmp_path):
+    result = run("train", tunes_file, "--run", tmp_path / "r", "--epochs", "0")
+    assert result.exit_code == 2
+    assert "Invalid value for '--epochs'" in result.output
+
+
+@pytest.mark.slow
+def test_train_from_the_shell_then_resume(tmp_path):
+    """A real process: prints per-epoch losses; a second run continues the history."""
+    from tests.conftest import CORPUS
+
+    args = [
+        sys.executable,
+        "-m",
+        "musicgen",
+        "train",
+        str(CORPUS),
+        "--run",
+        str(tmp_path / "r"),
+        "--units",
+        "16",
+        "--layers",
+        "1",
+        "--embedding-dim",
+        "8",
+        "--seq-len",
+        "100",
+        "--batch-size",
+        "64",
+        "--quiet",
+    ]
+    first = subprocess.run([*args, "--epochs", "1"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "epoch 1/1  loss" in first.stdout and "val_loss" in first.stdout
+    assert "Traceback" not in first.stderr
+    second = subprocess.run([*args, "--epochs", "2"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert "epoch 2/2" in second.stdout and "epoch 1/2" not in second.stdout
+    history = (tmp_path / "r" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history] == ["epoch", "1", "2"]
+
+
+def test_help_is_fast_and_imports_no_tensorflow():
+    code = "import sys, musicgen.cli; print('tensorflow' in sys.modules, 'music21' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False False"

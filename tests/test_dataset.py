@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from musicgen.dataset import encode_stream, make_dataset, split_tunes, window_count
+from musicgen.errors import TrainError
+from musicgen.vocab import Vocab
+
+
+def test_split_is_by_tune_seeded_and_disjoint(tiny_tunes):
+    train, val = split_tunes(tiny_tunes, 0.25, seed=1)
+    assert len(val) == 6 and len(train) == 18
+    assert {id(t) for t in train}.isdisjoint({id(t) for t in val})
+    assert split_tunes(tiny_tunes, 0.25, seed=1) == (train, val)
+    assert split_tunes(tiny_tunes, 0.25, seed=2) != (train, val)
+
+
+def test_split_keeps_one_tune_each_side_when_small(tiny_tunes):
+    train, val = split_tunes(tiny_tunes[:2], 0.1, seed=0)
+    assert len(train) == 1 and len(val) == 1
+    assert split_tunes(tiny_tunes[:3], 0.0, seed=0)[1] == []
+    with pytest.raises(TrainError, match="validation fraction"):
+        split_tunes(tiny_tunes, 1.0, seed=0)
+
+
+def test_stream_marks_every_tune(tiny_tunes):
+    vocab = Vocab.from_texts(t.text() for t in tiny_tunes)
+    ids = encode_stream(tiny_tunes[:3], vocab)
+    assert ids.dtype == np.int32
+    assert (ids == vocab.bos).sum() == 3 and (ids == vocab.eos).sum() == 3
+    assert vocab.decode(ids).split("\x03\x02")[1] == tiny_tunes[1].text()
+
+
+def test_windows_have_shape_and_are_shifted_by_one():
+    ids = np.arange(1000, dtype=np.int32) % 50
+    ds = make_dataset(ids, seq_len=30, batch_size=4, shuffle=True, seed=0, drop_remainder=True)
+    batches = list(ds.as_numpy_iterator())
+    assert len(batches) == window_count(1000, 30) // 4
+    for x, y in batches:
+        assert x.shape == y.shape == (4, 30) and x.dtype == np.int32
+        np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+        np.testing.assert_array_equal(y[:, -1], (x[:, -1] + 1) % 50)
+
+
+def test_shuffle_is_seeded():
+    ids = np.arange(2000, dtype=np.int32)
+
+    def first(seed):
+        return next(make_dataset(ids, 10, 8, shuffle=True, seed=seed).as_numpy_iterator())[0]
+
+    np.testing.assert_array_equal(first(5), first(5))
+    assert not np.array_equal(first(5), first(6))
+
+
+def test_too_little_text_is_a_clear_error():
+    with pytest.raises(TrainError, match="not enough text for one window of 100"):
+        make_dataset(np.zeros(50, dtype=np.int32), 100, 8, shuffle=False)

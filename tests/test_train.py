@@ -1,0 +1,157 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from musicgen import rundir
+from musicgen.errors import RunDirError, TrainError
+from musicgen.model import ModelConfig
+from musicgen.train import TrainConfig, train
+
+SMALL = ModelConfig(vocab_size=0, embedding_dim=8, units=16, layers=1, dropout=0.0)
+
+
+def test_run_dir_holds_everything_and_loads_back(tiny_run):
+    for name in ("model.keras", "config.json", "vocab.json", "history.csv"):
+        assert (tiny_run / name).is_file()
+    run = rundir.load_run(tiny_run)
+    assert run.model_config.units == 32 and len(run.vocab) == run.model_config.vocab_size
+    history = rundir.read_history(tiny_run)
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert all(r["loss"] > 0 and r["val_loss"] > 0 and r["chars_per_s"] > 0 for r in history)
+    # The best model is the one saved: its validation loss is the history's minimum.
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["format"] == 1 and config["train"]["epochs"] == 2
+    out = run.model(np.zeros((1, 5), dtype=np.int32))
+    assert tuple(out.shape) == (1, 5, len(run.vocab))
+
+
+def test_resume_continues_after_last_finished_epoch(tmp_path, tiny_tunes):
+    run = tmp_path / "run"
+    config = TrainConfig(epochs=1, batch_size=8, seq_len=64, seed=5)
+    first = train(tiny_tunes, run, SMALL, config, progress=False)
+    assert first.epochs_done == 1
+    # Simulate a kill after epoch 1 of a 3-epoch run: same command, more epochs.
+    seen = []
+    result = train(
+        tiny_tunes,
+        run,
+        SMALL,
+        TrainConfig(**{**config.to_dict(), "epochs": 3}),
+        progress=False,
+        report=seen.append,
+    )
+    assert [r.epoch for r in seen] == [2, 3]
+    assert [r["epoch"] for r in rundir.read_history(run)] == [1, 2, 3]
+    assert result.epochs_done == 3
+    # Running the finished command again does nothing.
+    again = train(
+        tiny_tunes,
+        run,
+        SMALL,
+        TrainConfig(**{**config.to_dict(), "epochs": 3}),
+        progress=False,
+        report=seen.append,
+    )
+    assert again.epochs_done == 3 and len(seen) == 2
+
+
+def test_resumed_run_matches_uninterrupted_run(tmp_path, tiny_tunes):
+    config = TrainConfig(epochs=2, batch_size=8, seq_len=64, seed=9)
+    straight = train(tiny_tunes, tmp_path / "a", SMALL, config, progress=False)
+    train(
+        tiny_tunes,
+        tmp_path / "b",
+        SMALL,
+        TrainConfig(**{**config.to_dict(), "epochs": 1}),
+        progress=False,
+    )
+    resumed = train(tiny_tunes, tmp_path / "b", SMALL, config, progress=False)
+    # Weights and optimizer state resume exactly; only batch order may differ.
+    assert math.isclose(straight.best_val_loss, resumed.best_val_loss, rel_tol=0.05)
+
+
+def test_seed_makes_training_repeatable(tmp_path, tiny_tunes):
+    config = TrainConfig(epochs=1, batch_size=8, seq_len=64, seed=4)
+    a = train(tiny_tunes, tmp_path / "a", SMALL, config, progress=False)
+    b = train(tiny_tunes, tmp_path / "b", SMALL, config, progress=False)
+    assert a.best_val_loss == pytest.approx(b.best_val_loss, rel=1e-5)
+
+
+def test_other_settings_on_an_existing_run_are_refused(tmp_path, tiny_tunes):
+    config = TrainConfig(epochs=1, batch_size=8, seq_len=64)
+    train(tiny_tunes, tmp_path / "run", SMALL, config, progress=False)
+    bigger = ModelConfig(**{**SMALL.to_dict(), "units": 24})
+    with pytest.raises(TrainError, match=r"other settings \(units 16 there, 24 here\).*--force"):
+        train(tiny_tunes, tmp_path / "run", bigger, config, progress=False)
+    result = train(tiny_tunes, tmp_path / "run", bigger, config, progress=False, force=True)
+    assert result.epochs_done == 1
+    assert rundir.load_run(tmp_path / "run").model_config.units == 24
+
+
+def test_refuses_a_directory_that_is_not_a_run(tmp_path, tiny_tunes):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    with pytest.raises(TrainError, match="is not a musicgen run directory"):
+        train(tiny_tunes, tmp_path / "mine", SMALL, TrainConfig(epochs=1), progress=False)
+
+
+def test_time_budget_stops_and_keeps_best_model(tmp_path, tiny_tunes):
+    config = TrainConfig(epochs=50, batch_size=8, seq_len=64)
+    result = train(tiny_tunes, tmp_path / "run", SMALL, config, max_minutes=0.0001, progress=False)
+    assert result.stopped_by_budget and result.epochs_done == 1
+    rundir.load_run(tmp_path / "run")
+
+
+def test_no_validation_keeps_best_training_loss(tmp_path, tiny_tunes):
+    config = TrainConfig(epochs=1, batch_size=8, seq_len=64, val_fraction=0.0)
+    result = train(tiny_tunes, tmp_path / "run", SMALL, config, progress=False)
+    assert result.val_tunes == 0 and math.isfinite(result.best_val_loss)
+    assert (tmp_path / "run" / "model.keras").is_file()
+
+
+def test_load_run_errors_name_the_file(tmp_path, tiny_run):
+    import shutil
+
+    with pytest.raises(RunDirError, match="no such run directory"):
+        rundir.load_run(tmp_path / "none")
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_run, broken)
+    (broken / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(RunDirError, match=r"model\.keras: cannot load model"):
+        rundir.load_run(broken)
+    (broken / "config.json").write_text(json.dumps({"format": 99}))
+    with pytest.raises(RunDirError, match=r"config\.json: config format 99 is not 1"):
+        rundir.load_run(broken)
+    (broken / "config.json").unlink()
+    with pytest.raises(RunDirError, match=r"config\.json: missing"):
+        rundir.load_run(broken)
+
+
+def test_vocab_size_mismatch_is_caught(tmp_path, tiny_run):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_run, bad)
+    vocab = json.loads((bad / "vocab.json").read_text())
+    vocab["chars"].append("\u00e9")
+    (bad / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(RunDirError, match=r"vocab\.json: \d+ characters, but config\.json says"):
+        rundir.load_run(bad)
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    target = tmp_path / "f.txt"
+    target.write_text("old")
+
+    def boom(path):
+        path.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    from musicgen.errors import OutputError
+
+    with pytest.raises(OutputError, match=r"f\.txt: cannot write \(No space left on device\)"):
+        rundir.atomic_write(target, boom)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
