@@ -248,3 +248,206 @@ def _report_skipped(corpus_data) -> None:
             click.echo(f"  {skip}", err=True)
         if len(corpus_data.skipped) > 10:
             click.echo(f"  ... and {len(corpus_data.skipped) - 10} more", err=True)
+
+
+@main.command()
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    default=str(DEFAULT_RUN),
+    show_default="checkpoints/default",
+    help="Run directory of a trained model.",
+)
+@click.option(
+    "-n", "n", type=click.IntRange(1), default=5, show_default=True, help="How many tunes to write."
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(0, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="Below 1: safer choices; above 1: more surprise.",
+)
+@click.option(
+    "--top-k",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Sample only among the k likeliest characters (0: all).",
+)
+@click.option(
+    "--primer", default="", help=r"Text each tune starts with, e.g. 'M:6/8\nL:1/8\nK:G\n'."
+)
+@click.option("--meter", default=None, help="Meter of every tune, e.g. 6/8 (builds the primer).")
+@click.option("--key", default=None, help="Key of every tune, e.g. 'G Major' (needs --meter).")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Same seed, same tunes, byte for byte."
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(10),
+    default=2000,
+    show_default=True,
+    help="Cut (and report) a tune that has not ended after this many characters.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Tunes generated side by side.",
+)
+@click.option(
+    "--no-constrain",
+    is_flag=True,
+    help="Sample freely, without masking characters that break ABC or bar lengths.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="out/sample",
+    show_default=True,
+    help="Directory for the tune files.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="abc,mid",
+    show_default=True,
+    help="Comma-separated output formats: abc, mid.",
+)
+@click.option("--force", is_flag=True, help="Replace tune files already in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def sample(
+    run_dir,
+    n,
+    temperature,
+    top_k,
+    primer,
+    meter,
+    key,
+    seed,
+    max_chars,
+    batch_size,
+    no_constrain,
+    out,
+    formats,
+    force,
+    quiet,
+):
+    """Write N new tunes as ABC and MIDI files (NNN-title.abc/.mid, and all.abc)."""
+    from musicgen.output import FORMATS
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise click.BadParameter(
+            f"unknown format {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}",
+            param_hint="--format",
+        )
+    _quiet_tensorflow()
+    from tqdm import tqdm
+
+    from musicgen.output import WriteReport, prepare_out_dir, write_tune
+    from musicgen.rundir import load_run, write_text
+    from musicgen.sample import SampleConfig, Sampler, build_primer
+
+    config = SampleConfig(
+        n=n,
+        temperature=temperature,
+        top_k=top_k,
+        seed=seed,
+        primer=build_primer(primer, meter, key),
+        max_chars=max_chars,
+        batch_size=batch_size,
+        constrain=not no_constrain,
+    )
+    run = load_run(run_dir)
+    sampler = Sampler(run, _grammar_factory())
+    out = Path(out)
+    prepare_out_dir(out, force)
+    report = WriteReport()
+    complete: dict[int, str] = {}
+    truncated: list[int] = []
+    with tqdm(total=n, unit="tune", disable=quiet, leave=False) as bar:
+        for tune in sampler.generate(config):
+            bar.update(1)
+            if not tune.complete:
+                truncated.append(tune.index + 1)
+                continue
+            complete[tune.index] = tune.abc()
+            write_tune(out, tune.index + 1, tune.title(), tune.abc(), wanted, report)
+    if complete:
+        write_text(out / "all.abc", "\n".join(complete[i] for i in sorted(complete)))
+    for path in sorted(report.written):
+        click.echo(str(path))
+    if complete:
+        click.echo(str(out / "all.abc"))
+    click.echo(f"written {len(complete)} of {n} tunes to {out}", nl=False)
+    if truncated:
+        click.echo(
+            f"; truncated at --max-chars {max_chars} (not written): "
+            f"{', '.join(map(str, truncated))}",
+            nl=False,
+        )
+    click.echo()
+    for failure in report.midi_failed:
+        click.echo(f"no MIDI for {failure}", err=True)
+    if not complete:
+        raise click.ClickException("no complete tune: raise --max-chars or lower --temperature")
+
+
+def _grammar_factory():
+    """The ABC grammar used to constrain sampling, when it is available."""
+    try:
+        from musicgen.grammar import AbcGrammar
+    except ImportError:
+        return None
+    return AbcGrammar
+
+
+@main.command()
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    default=str(DEFAULT_RUN),
+    show_default="checkpoints/default",
+    help="Run directory of a trained model.",
+)
+@click.argument("corpus", nargs=-1, type=click.Path())
+@click.option(
+    "--held-out",
+    is_flag=True,
+    help="Score only the tunes the run held out for validation (give it the "
+    "corpus it was trained on).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def evaluate(run_dir, corpus, held_out, as_json):
+    """Held-out cross-entropy of a model on ABC tunes, in bits per character."""
+    _quiet_tensorflow()
+    import json
+
+    from musicgen.abc import read_corpus
+    from musicgen.dataset import split_tunes
+    from musicgen.evaluate import evaluate as evaluate_run
+    from musicgen.rundir import load_run
+
+    run = load_run(run_dir)
+    tunes = read_corpus(_corpus_paths(corpus)).tunes
+    if held_out:
+        config = TrainConfig.from_dict(run.train_config)
+        tunes = split_tunes(tunes, config.val_fraction, config.seed)[1]
+    result = evaluate_run(run, tunes)
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    click.echo(f"bits/char  {result.bits_per_char:.4f}")
+    click.echo(f"tunes      {result.tunes}")
+    click.echo(f"chars      {result.chars:,}")
+    click.echo(f"skipped    {result.skipped}")
+    for reason in result.skipped_reasons:
+        click.echo(f"  {reason}")

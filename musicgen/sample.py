@@ -1,0 +1,211 @@
+"""Generate complete tunes from a run directory, many at once.
+
+All requested tunes advance together: each step is one compiled call of the one-step model
+on a (B, 1) batch of characters with explicit LSTM states, followed by vectorized sampling
+in numpy.  A finished slot is refilled with the next tune, so ``-n 1000`` streams tunes out
+as they end with bounded memory.  Each tune draws from its own random generator seeded by
+``(seed, tune number)``: the same command gives the same tunes, byte for byte.
+
+With a grammar (see `musicgen.grammar`), characters that would make the tune ill-formed are
+masked before sampling, so tunes are valid ABC with full bars by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from musicgen.errors import GrammarError, SampleError
+from musicgen.rundir import Run
+from musicgen.vocab import BOS, EOS, describe
+
+TUNE_TYPES = {"6/8": "Jig", "9/8": "Slip Jig", "12/8": "Slide", "2/4": "Polka", "3/4": "Waltz"}
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How to sample.  Defaults favour complete, tuneful output over surprise."""
+
+    n: int = 5
+    temperature: float = 0.9  # slightly below 1: fewer odd notes, still varied
+    top_k: int = 0  # 0 = off; otherwise sample only among the k likeliest characters
+    seed: int = 0
+    primer: str = ""  # text the tune starts with (after the tune-start marker)
+    max_chars: int = 2000  # the longest corpus tune has ~1,500 characters
+    batch_size: int = 64  # tunes generated side by side
+    constrain: bool = True  # mask characters that break ABC syntax or bar lengths
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """One generated tune: its canonical text (``M:``, ``L:``, ``K:``, body)."""
+
+    index: int  # 0-based position in the requested order
+    text: str
+    complete: bool  # ended with the end marker, not cut at max_chars
+
+    @property
+    def meter(self) -> str:
+        match = re.match(r"M:([^\n]*)\n", self.text)
+        return match.group(1).strip() if match else "none"
+
+    def title(self) -> str:
+        kind = TUNE_TYPES.get(self.meter, "Reel")
+        return f"{kind} No. {self.index + 1}"
+
+    def abc(self) -> str:
+        """The tune as standalone ABC with ``X:`` and ``T:`` lines."""
+        return f"X:{self.index + 1}\nT:{self.title()}\n{self.text}"
+
+
+def build_primer(primer: str = "", meter: str | None = None, key: str | None = None) -> str:
+    """The text every tune starts with: `primer` as given, or header lines from meter/key.
+
+    ``--meter 6/8 --key G`` gives ``M:6/8\\nL:1/8\\nK:G\\n``: the canonical header order.
+    ``\\n`` typed literally on a command line is turned into a newline.
+    """
+    primer = primer.replace("\\n", "\n")
+    if meter is None and key is None:
+        return primer
+    if primer:
+        raise SampleError("give either --primer or --meter/--key, not both")
+    from musicgen.abc import default_unit_length
+
+    head = f"M:{meter}\nL:{default_unit_length(meter)}\n" if meter else ""
+    if key:
+        if not meter:
+            raise SampleError("--key needs --meter too (the meter comes first in a tune)")
+        head += f"K:{key}\n"
+    return head
+
+
+class Sampler:
+    """Batched sampling from a loaded run; the compiled step is built once."""
+
+    def __init__(self, run: Run, grammar_factory: Callable | None = None):
+        import tensorflow as tf
+
+        from musicgen.model import build_step_model, copy_weights
+
+        self.run = run
+        self.vocab = run.vocab
+        config = run.model_config
+        step_model = build_step_model(config)
+        copy_weights(run.model, step_model)
+        self.state_shape = (2 * config.layers, config.units)
+        self.grammar_factory = grammar_factory
+
+        @tf.function(reduce_retracing=True)
+        def step(ids, states):
+            logits, *new_states = step_model([ids, *tf.unstack(states)], training=False)
+            return logits, tf.stack(new_states)
+
+        self._step = step
+
+    def generate(self, config: SampleConfig) -> Iterator[Sampled]:
+        """Yield `config.n` tunes in the order they finish (each knows its index)."""
+        primer_ids = self._check_primer(config.primer)
+        if config.temperature <= 0:
+            raise SampleError("temperature must be > 0")
+        batch = max(1, min(config.batch_size, config.n))
+        layers2, units = self.state_shape
+        states = np.zeros((layers2, batch, units), np.float32)  # (2*layers, B, units)
+        tokens = np.full((batch, 1), self.vocab.bos, np.int32)
+        slots: list[_Slot | None] = [None] * batch
+        next_index = 0
+        finished = 0
+        while finished < config.n:
+            for b in range(batch):  # fill empty slots with the next tunes
+                if slots[b] is None and next_index < config.n:
+                    slots[b] = self._new_slot(next_index, config, primer_ids)
+                    states[:, b, :] = 0.0
+                    tokens[b, 0] = self.vocab.bos
+                    next_index += 1
+            logits, new_states = self._step(tokens, states)
+            logits = logits.numpy()  # (B, vocab)
+            states = new_states.numpy()
+            chosen = self._choose(logits, slots, config)
+            for b, slot in enumerate(slots):
+                if slot is None:
+                    continue
+                char_id = int(chosen[b])
+                tokens[b, 0] = char_id
+                done = slot.append(char_id, self.vocab.chars[char_id], config.max_chars)
+                if done:
+                    finished += 1
+                    slots[b] = None
+                    yield Sampled(slot.index, slot.text(), slot.complete)
+
+    def _new_slot(self, index: int, config: SampleConfig, primer_ids: list[int]) -> _Slot:
+        grammar = None
+        if config.constrain and self.grammar_factory is not None:
+            grammar = self.grammar_factory(self.vocab.chars)
+        rng = np.random.default_rng([config.seed, index])
+        return _Slot(index, rng, list(primer_ids), grammar)
+
+    def _check_primer(self, primer: str) -> list[int]:
+        unknown = self.vocab.unknown(primer)
+        if unknown:
+            raise SampleError(f"primer has characters the model never saw: {describe(unknown)}")
+        if BOS in primer or EOS in primer:
+            raise SampleError("primer must not contain the tune start/end markers")
+        return [int(i) for i in self.vocab.encode(primer)]
+
+    def _choose(self, logits: np.ndarray, slots: list, config: SampleConfig) -> np.ndarray:
+        """Pick the next character of every slot: forced primer characters, or a sample."""
+        logits = logits.astype(np.float64) / config.temperature
+        logits[:, self.vocab.bos] = -np.inf  # a tune never restarts in the middle
+        if config.top_k and config.top_k < logits.shape[1]:
+            kth = np.partition(logits, -config.top_k, axis=1)[:, -config.top_k][:, None]
+            logits = np.where(logits < kth, -np.inf, logits)
+        uniform = np.zeros(len(slots))
+        forced = np.full(len(slots), -1)
+        for b, slot in enumerate(slots):
+            if slot is None:
+                continue
+            if slot.pending:
+                forced[b] = slot.pending[0]
+                continue
+            if slot.grammar is not None:
+                mask = slot.grammar.allowed_mask()
+                logits[b, ~mask] = -np.inf
+            uniform[b] = slot.rng.random()
+        # Inverse-CDF sampling of every row at once: softmax, cumulative sum, search.
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        cdf = np.cumsum(probs, axis=1)
+        picks = (cdf < (uniform * cdf[:, -1])[:, None]).sum(axis=1)
+        picks = np.minimum(picks, logits.shape[1] - 1)
+        return np.where(forced >= 0, forced, picks)
+
+
+class _Slot:
+    """One tune in progress: its characters, random generator, grammar and forced primer."""
+
+    def __init__(self, index, rng, pending, grammar):
+        self.index, self.rng, self.pending, self.grammar = index, rng, pending, grammar
+        self.chars: list[str] = []
+        self.complete = False
+
+    def append(self, char_id: int, char: str, max_chars: int) -> bool:
+        """Add one character; return True when the tune is finished (ended or cut)."""
+        if self.pending:
+            self.pending.pop(0)
+            if self.grammar is not None:
+                try:
+                    self.grammar.feed(char)
+                except GrammarError as exc:
+                    raise SampleError(f"primer is not valid ABC here: {exc}") from None
+        elif self.grammar is not None:
+            self.grammar.feed(char)
+        if char == EOS:
+            self.complete = True
+            return True
+        self.chars.append(char)
+        return len(self.chars) >= max_chars
+
+    def text(self) -> str:
+        return "".join(self.chars)
