@@ -371,8 +371,9 @@ def sample(
     report = WriteReport()
     complete: dict[int, str] = {}
     truncated: list[int] = []
+    tunes = sampler.generate(config)
     with tqdm(total=n, unit="tune", disable=quiet, leave=False) as bar:
-        for tune in sampler.generate(config):
+        for tune in tunes:
             bar.update(1)
             if not tune.complete:
                 truncated.append(tune.index + 1)
@@ -451,3 +452,45 @@ def evaluate(run_dir, corpus, held_out, as_json):
     click.echo(f"skipped    {result.skipped}")
     for reason in result.skipped_reasons:
         click.echo(f"  {reason}")
+
+
+@main.command()
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    default=str(DEFAULT_RUN),
+    show_default="checkpoints/default",
+    help="Model to sample from.",
+)
+@click.option(
+    "--sections",
+    default="sampling,training,midi",
+    show_default=True,
+    help="Comma-separated: sampling, training, midi.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(1),
+    default=8.0,
+    show_default=True,
+    help="Time per sampling measurement (training uses 2.5x).",
+)
+@handle_errors
+def bench(run_dir, sections, seconds):
+    """Speed beside a lab-style reference loop, measured in the same run (ratios)."""
+    _quiet_tensorflow()
+    from musicgen import bench as benchmarks
+
+    wanted = {s.strip() for s in sections.split(",")}
+    click.echo(f"{'section':9} {'what':44} {'value':>12} {'unit':9} {'vs ref':>9}")
+    parts = []
+    if "sampling" in wanted:
+        parts.append(benchmarks.bench_sampling(Path(run_dir), seconds))
+    if "training" in wanted:
+        parts.append(benchmarks.bench_training(seconds * 2.5))
+    if "midi" in wanted:
+        parts.append(benchmarks.bench_midi())
+    for part in parts:
+        for row in part:
+            click.echo(benchmarks.format_row(row))

@@ -106,10 +106,16 @@ class Sampler:
         self._step = step
 
     def generate(self, config: SampleConfig) -> Iterator[Sampled]:
-        """Yield `config.n` tunes in the order they finish (each knows its index)."""
+        """Yield `config.n` tunes in the order they finish (each knows its index).
+
+        Bad settings (an unknown primer character...) raise at once, not at the first tune.
+        """
         primer_ids = self._check_primer(config.primer)
         if config.temperature <= 0:
             raise SampleError("temperature must be > 0")
+        return self._generate(config, primer_ids)
+
+    def _generate(self, config: SampleConfig, primer_ids: list[int]) -> Iterator[Sampled]:
         batch = max(1, min(config.batch_size, config.n))
         layers2, units = self.state_shape
         states = np.zeros((layers2, batch, units), np.float32)  # (2*layers, B, units)

@@ -106,3 +106,85 @@ def test_help_is_fast_and_imports_no_tensorflow():
     code = "import sys, musicgen.cli; print('tensorflow' in sys.modules, 'music21' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_sample_writes_numbered_abc_and_midi_files(tiny_run, tmp_path):
+    out = tmp_path / "out"
+    result = run(
+        "sample",
+        "--run",
+        tiny_run,
+        "-n",
+        3,
+        "--seed",
+        1,
+        "--out",
+        out,
+        "--max-chars",
+        400,
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    assert "of 3 tunes" in result.output
+    abc_files = sorted(out.glob("*.abc"))
+    assert abc_files and abc_files[-1].name == "all.abc"
+    for path in abc_files[:-1]:
+        assert path.name[:4] in ("001-", "002-", "003-")
+        text = path.read_text()
+        assert text.startswith(f"X:{int(path.name[:3])}\nT:")
+
+
+def test_sample_never_overwrites_without_force(tiny_run, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "001-my-tune.abc").write_text("precious")
+    args = (
+        "sample",
+        "--run",
+        tiny_run,
+        "-n",
+        2,
+        "--out",
+        out,
+        "--format",
+        "abc",
+        "--max-chars",
+        300,
+        "--quiet",
+    )
+    refused = run(*args)
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: {out} already holds tunes (001-my-tune.abc); use --force to replace them\n"
+    )
+    assert (out / "001-my-tune.abc").read_text() == "precious"
+    forced = run(*args, "--force")
+    assert "already holds" not in forced.output
+    assert not (out / "001-my-tune.abc").exists()
+
+
+def test_sample_bad_primer_and_bad_format(tiny_run, tmp_path):
+    result = run("sample", "--run", tiny_run, "--primer", "M:6/8\n€", "--out", tmp_path / "o")
+    assert result.exit_code == 1
+    assert result.output == "Error: primer has characters the model never saw: '€'\n"
+    result = run("sample", "--run", tiny_run, "--format", "abc,mp3", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "unknown format mp3" in result.output
+
+
+def test_sample_from_a_missing_run_dir(tmp_path):
+    result = run("sample", "--run", tmp_path / "nope", "--out", tmp_path / "o")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'nope'}: no such run directory\n"
+
+
+def test_evaluate_json(tiny_run, tmp_path):
+    import json
+
+    from tests.conftest import CORPUS
+
+    result = run("evaluate", "--run", tiny_run, CORPUS, "--held-out", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    # 10% of 728 tunes, the run's own split; the tiny run lacks some characters of it.
+    assert data["tunes"] + data["skipped"] == 73 and data["tunes"] > 30
+    assert data["chars"] > 10_000 and 0 < data["bits_per_char"] < 8

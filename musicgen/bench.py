@@ -1,0 +1,242 @@
+"""Benchmarks: musicgen beside a lab-style reference, measured in the same run.
+
+Absolute times on shared 2-core machines are noisy; the ratios against the reference loop
+measured a moment earlier on the same machine are what to read and report.  Each training
+measurement runs in a fresh subprocess so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import resource
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    name: str
+    value: float
+    unit: str
+    ratio: float | None = None  # against the section's reference
+    note: str = ""
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def bench_sampling(run_dir: Path, seconds: float = 8.0, batches=(1, 16, 64, 256)) -> Iterator[Row]:
+    """Characters/s and complete tunes/s: the lab's sampler, then musicgen's at each batch."""
+    from musicgen.cli import _grammar_factory
+    from musicgen.lab import lab_sample
+    from musicgen.rundir import load_run
+    from musicgen.sample import SampleConfig, Sampler
+
+    run = load_run(run_dir)
+    lab_sample(run, 20)  # warm-up: first calls build the graph
+    length = 400
+    start = time.perf_counter()
+    chars = 0
+    while time.perf_counter() - start < seconds:
+        chars += len(lab_sample(run, length, seed=chars))
+    ref = chars / (time.perf_counter() - start)
+    yield Row("sampling", "lab reference (batch 1, eager call per char)", ref, "chars/s", 1.0)
+    grammar = _grammar_factory()
+    sampler = Sampler(run, grammar)
+    for constrain in [False, True] if grammar else [False]:
+        for batch in batches:
+            config = SampleConfig(n=batch, batch_size=batch, seed=0, constrain=constrain)
+            list(
+                Sampler.generate(
+                    sampler, SampleConfig(n=1, batch_size=batch, max_chars=5, constrain=constrain)
+                )
+            )  # warm-up
+            start = time.perf_counter()
+            chars = complete = rounds = 0
+            while time.perf_counter() - start < seconds or rounds == 0:
+                for tune in sampler.generate(SampleConfig(**{**config.__dict__, "seed": rounds})):
+                    chars += len(tune.text) + 1
+                    complete += tune.complete
+                rounds += 1
+            elapsed = time.perf_counter() - start
+            label = f"musicgen batch {batch}" + (" constrained" if constrain else "")
+            yield Row(
+                "sampling",
+                label,
+                chars / elapsed,
+                "chars/s",
+                chars / elapsed / ref,
+                f"{complete / elapsed:.2f} complete tunes/s",
+            )
+
+
+# ---------------------------------------------------------------- training
+
+
+def _in_subprocess(target: Callable, *args) -> tuple[object, float]:
+    """Run target(*args) in a fresh process; return its result and peak RSS in MiB."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_measured, (target, *args))
+
+
+def _measured(target, *args):
+    from musicgen.cli import _quiet_tensorflow
+
+    _quiet_tensorflow()
+    result = target(*args)
+    return result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _lab_loop_speed(seconds: float) -> float:
+    """Characters/s of the lab's training loop at the lab's model size."""
+    import keras
+
+    from musicgen.lab import LabConfig, lab_get_batch, lab_model_config, lab_train_step
+    from musicgen.model import build_model
+
+    config = LabConfig()
+    ids, vocab_size = _corpus_ids()
+    model = build_model(lab_model_config(vocab_size))
+    step = lab_train_step(model, keras.optimizers.Adam(config.learning_rate))
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # warm-up and tracing
+        step(*lab_get_batch(ids, config.seq_len, config.batch_size, rng))
+    start = time.perf_counter()
+    steps = 0
+    while time.perf_counter() - start < seconds:
+        float(step(*lab_get_batch(ids, config.seq_len, config.batch_size, rng)))
+        steps += 1
+    return steps * config.batch_size * config.seq_len / (time.perf_counter() - start)
+
+
+def _musicgen_fit_speed(seconds: float, batch_size: int, seq_len: int) -> float:
+    """Characters/s of musicgen's training path (model.fit on tf.data) at the lab's size."""
+    import keras
+
+    from musicgen.dataset import make_dataset
+    from musicgen.lab import lab_model_config
+    from musicgen.model import build_model
+
+    ids, vocab_size = _corpus_ids()
+    model = build_model(lab_model_config(vocab_size))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    ds = make_dataset(ids, seq_len, batch_size, shuffle=True, drop_remainder=True).repeat()
+    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # warm-up, tracing
+    steps = 4
+    while True:
+        start = time.perf_counter()
+        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds or steps >= 4096:
+            return steps * batch_size * seq_len / elapsed
+        steps = max(steps * 2, int(steps * seconds / max(elapsed, 1e-3)))
+
+
+def _matmul_peak(seconds: float) -> float:
+    """float32 matrix-multiply GFLOP/s of this machine, measured with TensorFlow."""
+    import tensorflow as tf
+
+    n = 2048
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+
+    @tf.function
+    def mm(a, b):
+        return tf.reduce_sum(tf.matmul(a, b))
+
+    float(mm(a, b))
+    start = time.perf_counter()
+    count = 0
+    while time.perf_counter() - start < seconds:
+        float(mm(a, b))
+        count += 1
+    return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def _corpus_ids():
+    from musicgen.abc import read_corpus
+    from musicgen.dataset import encode_stream
+    from musicgen.vocab import Vocab
+
+    tunes = read_corpus([Path(__file__).resolve().parent.parent / "data" / "abc_tunes"]).tunes
+    vocab = Vocab.from_texts(t.text() for t in tunes)
+    return encode_stream(tunes, vocab), len(vocab)
+
+
+def lstm_train_flops_per_char(embedding_dim: int, units: int, layers: int, vocab: int) -> float:
+    """Matrix-multiply FLOPs to train on one character: forward x 3 (backward is ~2x)."""
+    forward = 0
+    inputs = embedding_dim
+    for _ in range(layers):
+        forward += 2 * (inputs + units) * 4 * units
+        inputs = units
+    forward += 2 * units * vocab
+    return 3.0 * forward
+
+
+def bench_training(seconds: float = 20.0, batch_size: int = 64, seq_len: int = 200):
+    from musicgen.lab import LAB_MODEL
+
+    peak, _ = _in_subprocess(_matmul_peak, 5.0)
+    _, vocab_size = _corpus_ids()
+    flops = lstm_train_flops_per_char(
+        LAB_MODEL["embedding_dim"], LAB_MODEL["units"], LAB_MODEL["layers"], vocab_size
+    )
+    yield Row("training", "float32 matmul peak (2048x2048)", peak, "GFLOP/s")
+    ref, ref_mem = _in_subprocess(_lab_loop_speed, seconds)
+    yield Row(
+        "training",
+        "lab loop (batch 8 x 100, GradientTape)",
+        ref,
+        "chars/s",
+        1.0,
+        f"{ref * flops / 1e9 / peak:.0%} of peak, peak RSS {ref_mem:.0f} MiB",
+    )
+    ours, ours_mem = _in_subprocess(_musicgen_fit_speed, seconds, batch_size, seq_len)
+    yield Row(
+        "training",
+        f"musicgen fit (batch {batch_size} x {seq_len})",
+        ours,
+        "chars/s",
+        ours / ref,
+        f"{ours * flops / 1e9 / peak:.0%} of peak, peak RSS {ours_mem:.0f} MiB",
+    )
+
+
+# ---------------------------------------------------------------- MIDI
+
+
+def bench_midi(count: int = 40) -> Iterator[Row]:
+    """Milliseconds per tune from ABC text to a written MIDI file."""
+    import tempfile
+
+    from musicgen.abc import read_corpus
+    from musicgen.midi import tune_to_midi, write_midi
+
+    tunes = read_corpus([Path(__file__).resolve().parent.parent / "data" / "abc_tunes"]).tunes
+    tune_to_midi(tunes[0].abc())  # warm-up: music21's first import and parse
+    picked = tunes[:: max(1, len(tunes) // count)][:count]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        for i, tune in enumerate(picked):
+            write_midi(tune_to_midi(tune.abc(i + 1)), Path(tmp) / f"{i}.mid")
+        elapsed = time.perf_counter() - start
+    yield Row(
+        "midi", f"ABC -> MIDI ({len(picked)} corpus tunes)", elapsed / len(picked) * 1e3, "ms/tune"
+    )
+
+
+def format_row(row: Row) -> str:
+    ratio = "" if row.ratio is None else f"{row.ratio:8.1f}x"
+    value = f"{row.value:,.1f}" if not math.isnan(row.value) else "n/a"
+    return f"{row.section:9} {row.name:44} {value:>12} {row.unit:9} {ratio:>9}  {row.note}"
