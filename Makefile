@@ -40,7 +40,7 @@ sample: $(STAMP)  ## sample N tunes from RUN into out/sample
 	$(BIN)/musicgen sample --run $(RUN) -n $(N) --out out/sample
 
 bench: $(STAMP)  ## speed benchmarks, as ratios against a lab-style reference loop
-	$(BIN)/python -m musicgen.bench
+	$(BIN)/musicgen bench
 
 clean:  ## remove generated output (keeps .venv and checkpoints)
 	rm -rf out runs .pytest_cache .ruff_cache

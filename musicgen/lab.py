@@ -59,7 +59,7 @@ def lab_train_step(model, optimizer):
             y_hat = model(x, training=True)
             loss = loss_fn(y, y_hat)
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
     return train_step
@@ -96,9 +96,10 @@ def lab_train(
     deadline = time.monotonic() + (max_minutes * 60 if max_minutes else math.inf)
     started = time.perf_counter()
     done = 0
-    for done in tqdm(range(1, config.iterations + 1), disable=not progress, unit="step"):
+    for iteration in tqdm(range(1, config.iterations + 1), disable=not progress, unit="step"):
         x, y = lab_get_batch(ids, config.seq_len, config.batch_size, rng)
         loss = float(step(x, y))
+        done = iteration
         if time.monotonic() >= deadline:
             break
     seconds = time.perf_counter() - started
