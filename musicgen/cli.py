@@ -494,3 +494,104 @@ def bench(run_dir, sections, seconds):
     for part in parts:
         for row in part:
             click.echo(benchmarks.format_row(row))
+
+
+@main.command("lab-train")
+@click.argument("corpus", nargs=-1, type=click.Path())
+@click.option(
+    "--run",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Run directory to write the baseline model to.",
+)
+@click.option(
+    "--iterations",
+    type=click.IntRange(1),
+    default=3000,
+    show_default=True,
+    help="Training steps of batch 8 x 100 characters (the lab's 3000).",
+)
+@click.option(
+    "--max-minutes",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Stop after this many minutes instead (for same-budget comparisons).",
+)
+@click.option("--force", is_flag=True, help="Replace the run directory's model if it exists.")
+@handle_errors
+def lab_train(corpus, run_dir, iterations, max_minutes, force):
+    """Train the MIT 6.S191 lab's model the lab's way: the baseline to compare against.
+
+    Uses the same held-out split as `musicgen train`, so `musicgen evaluate --held-out`
+    scores both on the same unseen tunes.
+    """
+    _quiet_tensorflow()
+    from musicgen.abc import read_corpus
+    from musicgen.errors import OutputError
+    from musicgen.lab import LabConfig
+    from musicgen.lab import lab_train as run_lab
+
+    if (Path(run_dir) / "model.keras").exists() and not force:
+        raise OutputError(f"{run_dir}: already holds a model; use --force to replace it")
+    tunes = read_corpus(_corpus_paths(corpus)).tunes
+    summary = run_lab(tunes, run_dir, LabConfig(iterations=iterations), max_minutes=max_minutes)
+    click.echo(
+        f"{summary['iterations']} iterations in {summary['seconds'] / 60:.1f} min, "
+        f"{summary['chars_per_s']:,.0f} chars/s, last batch loss "
+        f"{summary['last_loss_bits']:.3f} bits/char; model in {run_dir}"
+    )
+
+
+@main.command()
+@click.argument("abc_file", type=click.Path())
+@click.option(
+    "--against",
+    "reference",
+    multiple=True,
+    type=click.Path(),
+    help="Corpus to test novelty against (no 4-bar run shared, no copy). Repeatable.",
+)
+@click.option("--no-abc2midi", is_flag=True, help="Do not ask abc2midi even if installed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--verbose", "-v", is_flag=True, help="One line per tune.")
+@handle_errors
+def check(abc_file, reference, no_abc2midi, as_json, verbose):
+    """Validity report of any ABC file: syntax, bar lengths, abc2midi, novelty.
+
+    Exits 1 if any tune is invalid.
+    """
+    import json
+
+    from musicgen.abc import read_corpus
+    from musicgen.quality import NoveltyIndex, check_tunes, have_abc2midi, summarize
+
+    corpus = read_corpus([abc_file])
+    index = NoveltyIndex(read_corpus(reference).tunes) if reference else None
+    reports = check_tunes(corpus.tunes, index, use_abc2midi=not no_abc2midi)
+    summary = summarize(reports) | {"skipped": len(corpus.skipped)}
+    if as_json:
+        click.echo(json.dumps({"summary": summary, "tunes": [r.to_dict() for r in reports]}))
+    else:
+        if verbose:
+            for r in reports:
+                flags = ["valid" if r.valid else "INVALID", "bars ok" if r.bars_ok else "BARS"]
+                if r.novel is not None:
+                    flags.append("COPY" if r.copy else ("novel" if r.novel else "borrows 4 bars"))
+                detail = r.grammar_error or ""
+                click.echo(f"{r.position:4d} {r.title[:30]:30} {', '.join(flags)}  {detail}")
+        n = summary["tunes"]
+        judge = "abc2midi" if have_abc2midi() and not no_abc2midi else "musicgen grammar"
+        click.echo(f"tunes            {n} (skipped {summary['skipped']})")
+        click.echo(f"valid ({judge}) {summary['valid']}/{n}")
+        if "abc2midi_converts" in summary:
+            click.echo(f"abc2midi: notes  {summary['abc2midi_converts']}/{n}")
+            click.echo(f"abc2midi: clean  {summary['abc2midi_no_errors']}/{n}")
+        click.echo(f"bars fit meter   {summary['bars_ok']}/{n}")
+        click.echo(f"grammar accepts  {summary['grammar_ok']}/{n}")
+        if "novel" in summary:
+            click.echo(
+                f"novel (no 4-bar run shared) {summary['novel']}/{n}, copies {summary['copies']}"
+            )
+    if summary["valid"] < summary["tunes"]:
+        sys.exit(1)

@@ -1,0 +1,180 @@
+"""Is a tune any good as ABC?  Validity, bar lengths and novelty, judged tune by tune.
+
+Three independent views:
+- abc2midi (abcMIDI, Debian package ``abcmidi``), when installed: does an independent ABC
+  implementation turn the tune into MIDI with notes, does it print error lines, and does it
+  warn that a bar's length disagrees with the meter;
+- musicgen's own grammar (`musicgen.grammar`): syntax plus bar lengths;
+- novelty against a reference corpus: no run of 4 consecutive bars shared with any of its
+  tunes, and no tune copied whole.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from musicgen.abc import Tune
+
+NGRAM = 4  # consecutive bars that count as a borrowed phrase
+_BAR_SPLIT = re.compile(r"::|:*\|+[\]:]*|\[?\|:?|\]")
+_ENDING = re.compile(r"^\[?\d+")
+
+
+@dataclass(frozen=True)
+class Abc2MidiResult:
+    notes: int  # note-on events in the MIDI file abc2midi wrote (0 if none)
+    errors: tuple[str, ...]  # lines of its output that report an error
+    bar_warnings: tuple[str, ...]  # "Bar N has X time units while the time signature has Y"
+
+    @property
+    def converts(self) -> bool:
+        return self.notes > 0
+
+
+@dataclass(frozen=True)
+class TuneReport:
+    position: int  # 1-based position in the file
+    title: str
+    where: str  # file:line
+    grammar_error: str | None  # None: syntax and every bar length are right
+    abc2midi: Abc2MidiResult | None  # None: abc2midi not installed
+    novel: bool | None  # None: no reference corpus given
+    copy: bool | None  # the whole body appears in the reference corpus
+
+    @property
+    def valid(self) -> bool:
+        """Valid ABC: abc2midi converts it without errors (our grammar if it is missing)."""
+        if self.abc2midi is not None:
+            return self.abc2midi.converts and not self.abc2midi.errors
+        return self.grammar_error is None
+
+    @property
+    def bars_ok(self) -> bool:
+        """Every bar fits the meter (abc2midi's judgement if installed, else ours)."""
+        if self.abc2midi is not None:
+            return self.abc2midi.converts and not self.abc2midi.bar_warnings
+        return self.grammar_error is None
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"valid": self.valid, "bars_ok": self.bars_ok}
+
+
+def have_abc2midi() -> bool:
+    return shutil.which("abc2midi") is not None
+
+
+def run_abc2midi(abc: str) -> Abc2MidiResult:
+    """Convert one tune with abc2midi and read its verdict and its MIDI (with mido)."""
+    import mido
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "t.abc", Path(tmp) / "t.mid"
+        source.write_text(abc, encoding="utf-8")
+        try:
+            done = subprocess.run(
+                ["abc2midi", str(source), "-o", str(target)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            output = (done.stdout + done.stderr).splitlines()
+        except subprocess.TimeoutExpired:
+            return Abc2MidiResult(0, ("abc2midi timed out",), ())
+        notes = 0
+        if target.exists():
+            try:
+                midi = mido.MidiFile(target)
+                notes = sum(
+                    1
+                    for track in midi.tracks
+                    for m in track
+                    if m.type == "note_on" and m.velocity > 0
+                )
+            except (OSError, ValueError, EOFError):
+                notes = 0
+    errors = tuple(line for line in output if "Error" in line)
+    bars = tuple(line for line in output if re.search(r"Bar \d+ has", line))
+    return Abc2MidiResult(notes, errors, bars)
+
+
+def bars_of(body: str) -> list[str]:
+    """The bars of a tune body, spaces and repeat/ending marks removed, for comparison."""
+    body = re.sub(r'"[^"]*"|\s+', "", body)  # guitar chords and spacing are not the tune
+    bars = []
+    for bar in _BAR_SPLIT.split(body):
+        bar = _ENDING.sub("", bar)
+        if bar:
+            bars.append(bar)
+    return bars
+
+
+class NoveltyIndex:
+    """Every run of `NGRAM` consecutive bars of a reference corpus, and its whole bodies."""
+
+    def __init__(self, tunes: Iterable[Tune]):
+        self.ngrams: set[tuple[str, ...]] = set()
+        self.bodies: set[str] = set()
+        for tune in tunes:
+            bars = bars_of(tune.body)
+            self.bodies.add("|".join(bars))
+            self.ngrams.update(_ngrams(bars))
+
+    def novel(self, body: str) -> bool:
+        """True if the body shares no run of `NGRAM` bars with the reference."""
+        return not any(g in self.ngrams for g in _ngrams(bars_of(body)))
+
+    def copy(self, body: str) -> bool:
+        return "|".join(bars_of(body)) in self.bodies
+
+
+def _ngrams(bars: Sequence[str]) -> Iterable[tuple[str, ...]]:
+    return (tuple(bars[i : i + NGRAM]) for i in range(len(bars) - NGRAM + 1))
+
+
+def check_tunes(
+    tunes: Sequence[Tune], reference: NoveltyIndex | None = None, use_abc2midi: bool = True
+) -> list[TuneReport]:
+    """Judge every tune; see the module docstring for what is measured."""
+    from musicgen.grammar import first_error
+
+    use_abc2midi = use_abc2midi and have_abc2midi()
+    reports = []
+    for position, tune in enumerate(tunes, start=1):
+        reports.append(
+            TuneReport(
+                position=position,
+                title=tune.title,
+                where=tune.where,
+                grammar_error=first_error(tune.text()),
+                abc2midi=run_abc2midi(tune.abc(position)) if use_abc2midi else None,
+                novel=None if reference is None else reference.novel(tune.body),
+                copy=None if reference is None else reference.copy(tune.body),
+            )
+        )
+    return reports
+
+
+def summarize(reports: Sequence[TuneReport]) -> dict:
+    """Counts over a list of reports (the figures the README and notes quote)."""
+    n = len(reports)
+    out = {
+        "tunes": n,
+        "valid": sum(r.valid for r in reports),
+        "bars_ok": sum(r.bars_ok for r in reports),
+        "grammar_ok": sum(r.grammar_error is None for r in reports),
+    }
+    if reports and reports[0].abc2midi is not None:
+        out["abc2midi_converts"] = sum(r.abc2midi.converts for r in reports)
+        out["abc2midi_no_errors"] = sum(
+            r.abc2midi.converts and not r.abc2midi.errors for r in reports
+        )
+    if reports and reports[0].novel is not None:
+        out["novel"] = sum(bool(r.novel) for r in reports)
+        out["copies"] = sum(bool(r.copy) for r in reports)
+    return out

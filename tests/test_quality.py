@@ -1,0 +1,68 @@
+import pytest
+
+from musicgen.abc import parse_abc
+from musicgen.quality import (
+    NoveltyIndex,
+    bars_of,
+    check_tunes,
+    have_abc2midi,
+    run_abc2midi,
+    summarize,
+)
+from tests.conftest import JIG, REEL
+
+needs_abc2midi = pytest.mark.skipif(not have_abc2midi(), reason="abc2midi not installed")
+
+
+def test_bars_of_ignores_spacing_repeats_endings_and_chords():
+    assert bars_of('|:GAB "G"c2d|e3 d2B|1 cBA G3:|2 cBA G2z|]') == [
+        "GABc2d",
+        "e3d2B",
+        "cBAG3",
+        "cBAG2z",
+    ]
+    assert bars_of("(3ABc|dAFA DFAd::fdcd FAdf||\n[1 gfge fefd]") == [
+        "(3ABc",
+        "dAFADFAd",
+        "fdcdFAdf",
+        "gfgefefd",
+    ]
+
+
+def test_novelty_index_finds_borrowed_phrases_and_copies():
+    reference = NoveltyIndex(parse_abc(REEL)[0])
+    (reel,), _ = parse_abc(REEL)
+    assert reference.copy(reel.body) and not reference.novel(reel.body)
+    # The same four bars inside a longer, different tune are still a borrowed phrase.
+    borrowed = "GGGG GGGG|" + reel.body
+    assert not reference.copy(borrowed) and not reference.novel(borrowed)
+    fresh = "ABcd efga|bagf edcB|AGFE DCB,A,|G,4 z4|]"
+    assert reference.novel(fresh) and not reference.copy(fresh)
+
+
+@needs_abc2midi
+def test_abc2midi_verdicts():
+    (jig,), _ = parse_abc(JIG)
+    good = run_abc2midi(jig.abc())
+    assert good.converts and good.errors == () and good.bar_warnings == ()
+    short_bar = run_abc2midi("X:1\nT:t\nM:6/8\nL:1/8\nK:G\nGAB c2d|e3 d2|cBA G3|]\n")
+    assert short_bar.converts and short_bar.bar_warnings
+    assert "Bar 1 has 5 time units" in short_bar.bar_warnings[0]
+
+
+@needs_abc2midi
+def test_check_tunes_summary():
+    tunes = parse_abc(JIG + "\n" + REEL + "\nX:3\nT:Bad\nM:C\nL:1/8\nK:G\nABc|defg|\n")[0]
+    reports = check_tunes(tunes, NoveltyIndex(tunes[:1]))
+    summary = summarize(reports)
+    assert summary["tunes"] == 3 and summary["abc2midi_converts"] == 3
+    assert [r.bars_ok for r in reports] == [True, True, False]
+    assert [r.copy for r in reports] == [True, False, False]
+    assert reports[2].grammar_error is not None
+
+
+def test_check_tunes_without_abc2midi_uses_the_grammar():
+    tunes = parse_abc(JIG + "\nX:3\nT:Bad\nM:C\nL:1/8\nK:G\nABc|defg|\n")[0]
+    reports = check_tunes(tunes, use_abc2midi=False)
+    assert [r.valid for r in reports] == [True, False]
+    assert reports[0].abc2midi is None and reports[0].novel is None
