@@ -116,3 +116,39 @@ class TimeBudget(keras.callbacks.Callback):
         if time.monotonic() >= self.deadline:
             self.fired = True
             self.model.stop_training = True
+
+
+class CosineSchedule(keras.callbacks.Callback):
+    """Cosine learning-rate decay from `base` to `final` over the run.
+
+    Progress is the larger of steps done / planned steps and time used / time budget, so a
+    run cut short by ``--max-minutes`` still ends on a low learning rate (and its best).
+    """
+
+    def __init__(
+        self,
+        base: float,
+        final: float,
+        total_steps: int,
+        initial_step: int = 0,
+        seconds: float | None = None,
+    ):
+        super().__init__()
+        self.base, self.final, self.total = base, final, max(1, total_steps)
+        self.step, self.seconds = initial_step, seconds
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic()
+        self._apply()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self._apply()
+
+    def _apply(self):
+        progress = self.step / self.total
+        if self.seconds:
+            progress = max(progress, (time.monotonic() - self.started) / self.seconds)
+        progress = min(progress, 1.0)
+        lr = self.final + (self.base - self.final) * 0.5 * (1 + math.cos(math.pi * progress))
+        self.model.optimizer.learning_rate.assign(lr)

@@ -34,6 +34,8 @@ class TrainConfig:
     val_fraction: float = 0.1  # tunes set aside to measure generalisation, not memorising
     seed: int = 42  # fixes the split, the initial weights, dropout and batch order
     clipnorm: float = 1.0  # gradient clipping: LSTMs on text occasionally spike
+    schedule: str = "cosine"  # "cosine": decay to min_lr by the last epoch or time budget
+    min_lr: float = 1e-4  # where the cosine schedule ends
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -133,7 +135,7 @@ def train(
     """Train (or resume training) a model on `tunes` into `run_dir`."""
     import keras
 
-    from musicgen.callbacks import Checkpointer, ProgressBar, TimeBudget
+    from musicgen.callbacks import Checkpointer, CosineSchedule, ProgressBar, TimeBudget
 
     run_dir = Path(run_dir)
     vocab = Vocab.from_texts(t.text() for t in tunes)
@@ -172,8 +174,18 @@ def train(
         run_dir, model_config, config.epochs, history, best, chars_per_epoch, report
     )
     callbacks = [ProgressBar(progress), checkpointer]
-    if max_minutes is not None:
-        callbacks.append(TimeBudget(max_minutes * 60.0))
+    budget = None if max_minutes is None else max_minutes * 60.0
+    if budget is not None:
+        callbacks.append(TimeBudget(budget))
+    if config.schedule == "cosine":
+        steps = len(train_ds)  # batches per epoch
+        callbacks.append(
+            CosineSchedule(
+                config.learning_rate, config.min_lr, steps * config.epochs, steps * done, budget
+            )
+        )
+    elif config.schedule != "constant":
+        raise TrainError(f"unknown schedule {config.schedule!r} (cosine or constant)")
     model.fit(
         train_ds,
         validation_data=val_ds,

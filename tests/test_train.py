@@ -155,3 +155,27 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         rundir.atomic_write(target, boom)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_cosine_schedule_decays_by_steps_or_by_time_budget():
+    import keras
+
+    from musicgen.callbacks import CosineSchedule
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1.0), loss="mse")
+
+    def lr_after(callback, steps):
+        callback.set_model(model)
+        callback.on_train_begin()
+        for _ in range(steps):
+            callback.on_train_batch_end(0)
+        return float(model.optimizer.learning_rate)
+
+    assert lr_after(CosineSchedule(1.0, 0.1, total_steps=10), 0) == pytest.approx(1.0)
+    assert lr_after(CosineSchedule(1.0, 0.1, total_steps=10), 5) == pytest.approx(0.55)
+    assert lr_after(CosineSchedule(1.0, 0.1, total_steps=10), 10) == pytest.approx(0.1)
+    # Resumed half-way: starts where it left off.
+    assert lr_after(CosineSchedule(1.0, 0.1, 10, initial_step=5), 0) == pytest.approx(0.55)
+    # A time budget already used up forces the end of the schedule.
+    assert lr_after(CosineSchedule(1.0, 0.1, 1000, seconds=1e-9), 1) == pytest.approx(0.1)
