@@ -205,13 +205,19 @@ def _parse_block(lines: list[str], source: str, start: int) -> tuple[Tune | None
         name, value = match.group(1), match.group(2).strip()
         fields.append((name, value))
         if name == "K":
-            body = "\n".join(lines[index + 1 :])
+            body = "\n".join(_tidy_field(line) for line in lines[index + 1 :])
             if not has_notes(body):
                 return None, "no notes after the K: field"
             return Tune(tuple(fields), body, source, start), None
     if len(fields) == 1 and fields[0][0] != "X":
         return None, f"no K: field (only a stray {fields[0][0]}: line)"
     return None, "no K: field"
+
+
+def _tidy_field(line: str) -> str:
+    """``K: G Major`` -> ``K:G Major``: a body field line in the same form as the header."""
+    match = _FIELD_RE.match(line)
+    return f"{match.group(1)}:{match.group(2).strip()}" if match else line
 
 
 def find_abc_files(paths) -> list[Path]:

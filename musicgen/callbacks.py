@@ -30,6 +30,10 @@ class Checkpointer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
         self.train_seconds = None
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
 
     def on_test_begin(self, logs=None):
         self.train_seconds = time.perf_counter() - self.started
@@ -44,7 +48,10 @@ class Checkpointer(keras.callbacks.Callback):
         if improved:
             self.best = score
             self._save_inference_model()
-        chars_per_s = self.chars / (self.train_seconds or seconds)
+        # An epoch cut short by the time budget trained on only part of the characters.
+        steps = self.params.get("steps") or self.batches
+        chars = self.chars * min(1.0, self.batches / steps) if steps else self.chars
+        chars_per_s = chars / (self.train_seconds or seconds)
         row = {
             "epoch": epoch + 1,
             "loss": loss,

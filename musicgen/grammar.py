@@ -40,8 +40,24 @@ from musicgen.vocab import EOS
 __all__ = ["EOS", "AbcGrammar", "GrammarTables", "accepts", "first_error"]
 
 TICKS = 8  # ticks per unit length L: the shortest note written is L/8 (``A/8``)
-_METERS = frozenset(
-    {"C", "C|", "none"} | {f"{n}/{d}" for n in range(1, 17) for d in (1, 2, 4, 8, 16)}
+# Meters a folk tune uses; M:1/8 or M:13/16 would be legal ABC but, sampled, mean nonsense.
+_METERS = frozenset("C C| none 2/2 3/2 4/2 2/4 3/4 4/4 5/4 6/4 3/8 5/8 6/8 7/8 9/8 12/8".split())
+_MODES = (
+    "Major",
+    "Minor",
+    "Dorian",
+    "Mixolydian",
+    "Lydian",
+    "Phrygian",
+    "Locrian",
+    "Aeolian",
+    "Ionian",
+)
+# K: values: a tonic, then nothing, "m", a mode name after a space, or its 3-letter form.
+_KEYS = frozenset(
+    tonic + mode
+    for tonic in (n + a for n in "ABCDEFG" for a in ("", "#", "b"))
+    for mode in ("", "m", *(" " + m for m in _MODES), *(m[:3].lower() for m in _MODES))
 )
 _UNITS = frozenset(f"1/{d}" for d in (2, 4, 8, 16, 32))  # not 1/1: M:3/16 would be 1.5 ticks
 _BARS = frozenset("| || |] [| |: ||: [|: :| :|| :|] :: :|: :||:".split())
@@ -141,6 +157,8 @@ class GrammarTables:
         self._meters = {m for m in _METERS if ok(m)}
         self._meter_pre = _prefixes(self._meters)
         self._units = {u for u in _UNITS if ok(u)}
+        self._keys = {k for k in _KEYS if ok(k)}
+        self._key_pre = _prefixes(self._keys)
         self._unit_pre = _prefixes(self._units)
         self._bar_pre = _prefixes(b for b in _BARS if ok(b))
         self._decorations = set("~.HTuv" + "s" * lenient) & alpha
@@ -285,13 +303,10 @@ class GrammarTables:
             if idx == 1 and value in self._units:
                 ld = int(value[2:])
                 return s._replace(arg=(2, "", ""), bar=_ticks(meter, ld), ld=ld)
-            if idx == 2 and value:
+            if idx == 2 and value in self._keys:
                 return s._replace(mode="B", arg="ls")
             raise _Reject(f"{name}:{value} is not a valid {name}: value")
-        if idx == 2:
-            if ch.isprintable() and len(value) < _MAX_TEXT:
-                return s._replace(arg=(2, text + ".", ""))  # key text: only its length matters
-        elif value + ch in (self._meter_pre if idx == 0 else self._unit_pre):
+        if value + ch in (self._meter_pre, self._unit_pre, self._key_pre)[idx]:
             return s._replace(arg=(idx, text + ch, meter))
         raise _Reject(f"cannot continue the {name}: value {value!r}")
 
@@ -500,13 +515,15 @@ class GrammarTables:
         meter = text.split(" ")[0]
         if ch == ("\n" if p is None else "]"):
             back = s._replace(mode="B", arg="ls" if p is None else p)
-            if name == "K" and text:
+            if name == "K" and text in self._keys:
                 return back
             if name == "M" and meter in self._meters:
                 return back._replace(bar=_ticks(meter, s.ld))
-        elif name == "K" or " " in text:  # free text: a key, or (lenient) after the meter
-            room = _MAX_TEXT if name == "K" else 5 * _MAX_TEXT  # M: the lenient tail
-            if ch.isprintable() and ch != "]" and len(text) < room:
+        elif name == "K":
+            if text + ch in self._key_pre:
+                return s._replace(arg=(name, text + ch, p))
+        elif " " in text:  # (lenient) free text after the meter
+            if ch.isprintable() and ch != "]" and len(text) < 5 * _MAX_TEXT:
                 return s._replace(arg=(name, text + ".", p))
         elif text + ch in self._meter_pre:
             return s._replace(arg=(name, text + ch, p))

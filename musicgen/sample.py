@@ -164,9 +164,6 @@ class Sampler:
         """Pick the next character of every slot: forced primer characters, or a sample."""
         logits = logits.astype(np.float64) / config.temperature
         logits[:, self.vocab.bos] = -np.inf  # a tune never restarts in the middle
-        if config.top_k and config.top_k < logits.shape[1]:
-            kth = np.partition(logits, -config.top_k, axis=1)[:, -config.top_k][:, None]
-            logits = np.where(logits < kth, -np.inf, logits)
         uniform = np.zeros(len(slots))
         forced = np.full(len(slots), -1)
         for b, slot in enumerate(slots):
@@ -179,6 +176,9 @@ class Sampler:
                 mask = slot.grammar.allowed_mask()
                 logits[b, ~mask] = -np.inf
             uniform[b] = slot.rng.random()
+        if config.top_k and config.top_k < logits.shape[1]:  # after the mask: never all -inf
+            kth = np.partition(logits, -config.top_k, axis=1)[:, -config.top_k][:, None]
+            logits = np.where(logits < kth, -np.inf, logits)
         # Inverse-CDF sampling of every row at once: softmax, cumulative sum, search.
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
