@@ -68,6 +68,7 @@ _ENDINGS = "1234"
 _NOTES = frozenset("ABCDEFGabcdefg")
 _RESTS = frozenset("zx")
 _ACCIDENTALS = frozenset("^_=")
+_MAX_CHORD = 4  # notes in a [chord]: a fiddle plays at most a double stop; cap it
 _MAX_TEXT = 64  # longest key, field or guitar-chord text: keeps the state space finite
 _NEED_NOTE = frozenset({"gch", "gsp", "dec", "tup", "slur"})  # a note must come next
 _ASCII = frozenset(string.printable) - set("\t\r\x0b\x0c") | {EOS}
@@ -114,6 +115,13 @@ class _S(NamedTuple):
     force: int = 0  # written length the next note must have (tuplet, broken rhythm)
     slur: int = 0  # 1 while a slur is open (they do not nest)
     chord: tuple[int, int] | None = None  # (notes so far, their length) inside [...]
+    pick: int = 0  # ticks written in the current section's pickup (0: it began on a full bar)
+    cin: int = 0  # ticks carried into this bar from a short bar before a section break
+    loose: bool = False  # the section began at || or |]: abc2midi pairs no pickup with it
+    rep: bool = False  # a |: is open: the tune may not end before its :|
+    after: int = 0  # 2: just after :|, 1: in a section begun by :| (no [1 endings there)
+    e1: bool = False  # inside a first ending: a second one must come before the end
+    seen: bool = False  # a :| came before: || and |] then start a fresh repeat (pick 0)
 
 
 _START = _S("H", (0, "", ""))
@@ -226,7 +234,15 @@ class GrammarTables:
         p = s.arg
         if type(p) is tuple and p[0] == "el":  # may a broken-rhythm partner still fit?
             p = (s.bar == 0 or room >= p[1]) and p[1] > 0
-        key = (s.mode, p, s[5:], s.bar == 0, s.cur == 0, min(room, 4) if s.bar else 4)
+        key = (
+            s.mode,
+            p,
+            s[5:],
+            s.bar == 0,
+            s.cur == s.cin,
+            min(room, 4) if s.bar else 4,
+            room == s.pick,
+        )
         mask = self._by_key.get(key)
         if mask is None:
             if s.mode == "BAR":  # a character that does not extend the bar line is read next
@@ -319,8 +335,12 @@ class GrammarTables:
             if p in ("ls", "sp") or p in _NEED_NOTE:
                 raise _Reject("no leading, double or dangling space")
             return s._replace(arg="sp")
-        if ch in _ENDINGS and p == "bar" and s.closed:  # |1, :|2
-            return s._replace(arg="endm", sect=False, closed=False)
+        if s.e1 and s.after == 2 and p == "bar" and ch not in "2[" and not self.lenient:
+            raise _Reject("the first ending's :| must be followed by the second ending, 2")
+        if ch in _ENDINGS and p == "bar" and s.closed and self._ending_ok(s, ch):  # |1, :|2
+            return s._replace(
+                arg="endm", sect=False, closed=False, cur=0, cin=0, after=0, e1=ch == "1"
+            )
         if isinstance(p, tuple):  # right after a note, rest or chord
             if ch == "-":
                 return s._replace(arg="tie")
@@ -336,7 +356,7 @@ class GrammarTables:
                 raise _Reject("a line cannot end here (empty line, open tuplet, dangling mark)")
             return s._replace(arg="ls")
         if ch == EOS:
-            if s.closed and p in ("bar", "ls") and not s.slur:
+            if s.closed and p in ("bar", "ls") and not (s.slur or s.rep or s.e1):
                 return s._replace(mode="DONE", arg=None)
             raise _Reject("the tune may end only after a complete final bar")
         if ch == "[" or (ch == "(" and p != "tup"):
@@ -347,7 +367,7 @@ class GrammarTables:
         if p not in _NEED_NOTE and p != "endm" and not s.tup:
             if ch in "|:":
                 return self._bar(s._replace(mode="BAR", arg=("", p == "ls")), ch)
-            if p == "ls" and s.cur == 0 and ch in "MK":
+            if p == "ls" and s.cur == s.cin and ch in "MK":
                 return s._replace(mode="FLD", arg=(ch, None, None))
         return self._start(s, ch)
 
@@ -391,23 +411,84 @@ class GrammarTables:
         if text not in _BARS or not self._bar_ok(s, text, at_ls):
             raise _Reject(_bar_problem(s))
         opens = text in _CLOSERS or text[-1] == ":" or text[0] == "["
-        closed = (s.cur > 0 or s.closed) and text[-1] != ":" and text[0] != "["
-        sect = opens or (s.sect and not s.cur)
-        return s._replace(mode="B", arg="bar", cur=0, sect=sect, closed=closed)
+        written = s.cur > s.cin
+        closed = (written or s.closed) and text[-1] != ":" and text[0] != "["
+        sect = opens or (s.sect and not written)
+        pick = s.pick
+        if s.sect and written and (s.cin or not s.loose):  # a repeat's first bar: its pickup
+            full = s.bar == 0 or s.cur == s.bar
+            pick = s.cur - s.cin if (s.cin or not full) else 0
+        # A short bar before a section break runs on into the next bar, as abc2midi counts.
+        carry = s.cur if written and s.bar and s.cur < s.bar and text in _CLOSERS else 0
+        loose = text in ("||", "|]") or (s.loose and ":" not in text)
+        if text in ("||", "|]") and s.seen:
+            pick = 0  # abc2midi repeats from here, not from the tune's pickup
+        rep = text[-1] == ":" or (s.rep and text[0] != ":")
+        if text == ":|":
+            after = 2  # an ending digit may follow; otherwise a section without |:
+        elif text[0] == ":" and text[-1] != ":":
+            after = 1  # :|| :|] - a section without |: follows
+        elif text in _CLOSERS or text[-1] == ":":
+            after = 0
+        else:
+            after = 1 if s.after else 0
+        return s._replace(
+            mode="B",
+            arg="bar",
+            cur=carry,
+            cin=carry,
+            sect=sect,
+            closed=closed,
+            pick=pick,
+            loose=loose,
+            rep=rep,
+            after=after,
+            seen=s.seen or text[0] == ":",
+        )
 
-    @staticmethod
-    def _bar_ok(s: _S, tok: str, at_ls: bool) -> bool:
-        if s.cur == 0:  # an empty bar: only a line-initial | continuing the last one
-            return at_ls
-        full = s.bar == 0 or s.cur == s.bar
-        return full or s.sect or tok in _CLOSERS
+    def _ending_ok(self, s: _S, ch: str) -> bool:
+        """May ending `ch` start here?  Strict mode (the sampler's) keeps to the form
+        abc2midi reads without error: ``|1 ... :|2``, and no first ending in a part begun
+        by a bare ``:|`` (no ``|:``)."""
+        if self.lenient:
+            return True
+        if ch == "1":  # after an earlier :|, abc2midi wants a |: before a first ending
+            return s.after != 1 and (s.rep or not s.seen)
+        return s.after == 2 and s.e1
+
+    def _bar_ok(self, s: _S, tok: str, at_ls: bool) -> bool:
+        """May bar line `tok` end the bar here?  Bar lengths follow abc2midi's checks.
+
+        A full bar may always end.  A short one may be: a pickup opening a section; the
+        closing bar of a repeat (``:|``), which must make a full bar with the section's
+        pickup; or a bar before ``||`` or ``|]``, which the next bar must complete.
+        """
+        if s.cur == s.cin:  # an empty bar: only a line-initial | continuing the last one
+            return at_ls and not s.cin
+        if s.e1 and tok[0] == ":" and tok != ":|" and not self.lenient:
+            return False  # the first ending closes with a plain :| and the second follows
+        if tok[0] == ":" and s.pick and s.bar:
+            # :| :|| :|] :: - the closing bar is the other half of the section's pickup
+            return s.cur == s.bar - s.pick and not s.cin
+        if s.bar == 0 or s.cur == s.bar:
+            return True
+        if tok[0] == ":":
+            return s.loose and self.lenient and not s.cin
+        if s.sect and not s.cin and tok not in _CLOSERS and (self.lenient or not s.loose):
+            return True  # a pickup (abc2midi counts one after || or |] as a short bar)
+        return tok in ("||", "|]") and not s.cin
 
     def _lbr(self, s: _S, ch: str) -> _S:
         """After ``[``: an ending ``[1``, a bar ``[|``, a field ``[K:..]`` or a chord."""
         p = s.arg
         s = s._replace(mode="B")
-        if ch in _ENDINGS and s.cur == 0 and s.closed and p in ("bar", "ls"):
-            return s._replace(arg="endm", sect=False, closed=False)
+        if s.e1 and s.after == 2 and p == "bar" and ch != "2" and not self.lenient:
+            raise _Reject("the first ending's :| must be followed by the second ending, [2")
+        ok = ch in _ENDINGS and self._ending_ok(s, ch)
+        if ok and s.cur == s.cin and s.closed and p in ("bar", "ls"):
+            return s._replace(
+                arg="endm", sect=False, closed=False, cur=0, cin=0, after=0, e1=ch == "1"
+            )
         if p not in _NEED_NOTE and p != "endm" and not s.tup:
             if ch == "|":
                 return self._bar(s._replace(mode="BAR", arg=("[", p == "ls")), ch)
@@ -487,9 +568,9 @@ class GrammarTables:
         if ch == "]" and n:
             s = s._replace(chord=None)
             return s._replace(mode="LEN", arg=("", "", 0)) if w == TICKS else _finish(s, w)
-        if ch in _NOTES or ch in _ACCIDENTALS:
+        if (ch in _NOTES or ch in _ACCIDENTALS) and n < _MAX_CHORD:
             return _note(s, ch)
-        raise _Reject("expected a note or ] inside a chord")
+        raise _Reject(f"expected a note or ] inside a chord (at most {_MAX_CHORD} notes)")
 
     def _gch(self, s: _S, ch: str) -> _S:
         if ch == '"' and s.arg:
