@@ -108,30 +108,23 @@ def test_help_is_fast_and_imports_no_tensorflow():
     assert out.stdout.strip() == "False False"
 
 
-def test_sample_writes_numbered_abc_and_midi_files(tiny_run, tmp_path):
+def test_sample_from_the_bundled_model_writes_abc_and_midi(tmp_path):
+    """The default run (checkpoints/default): complete tunes, numbered files, real MIDI."""
+    from musicgen.abc import read_corpus
+    from musicgen.midi import read_notes
+
     out = tmp_path / "out"
-    result = run(
-        "sample",
-        "--run",
-        tiny_run,
-        "-n",
-        3,
-        "--seed",
-        1,
-        "--out",
-        out,
-        "--max-chars",
-        400,
-        "--quiet",
-    )
+    result = run("sample", "-n", 3, "--seed", 1, "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
-    assert "of 3 tunes" in result.output
-    abc_files = sorted(out.glob("*.abc"))
-    assert abc_files and abc_files[-1].name == "all.abc"
-    for path in abc_files[:-1]:
-        assert path.name[:4] in ("001-", "002-", "003-")
-        text = path.read_text()
-        assert text.startswith(f"X:{int(path.name[:3])}\nT:")
+    assert result.output.strip().endswith("written 3 of 3 tunes to " + str(out))
+    abc_files = sorted(out.glob("0*.abc"))
+    assert [p.name[:4] for p in abc_files] == ["001-", "002-", "003-"]
+    for path in abc_files:
+        (tune,) = read_corpus([path]).tunes
+        assert tune.get("X") == str(int(path.name[:3])) and tune.get("T")
+        notes = read_notes(path.with_suffix(".mid"))
+        assert len(notes) > 20 and all(20 < pitch < 110 for pitch, _, _ in notes)
+    assert len(read_corpus([out / "all.abc"]).tunes) == 3
 
 
 def test_sample_never_overwrites_without_force(tiny_run, tmp_path):

@@ -93,3 +93,26 @@ def test_sampling_rows_follow_the_distribution(sampler):
     for _ in range(3000):
         counts[sampler._choose(logits, slots, SampleConfig(temperature=1.0))[0] - 1] += 1
     np.testing.assert_allclose(counts / counts.sum(), [0.7, 0.2, 0.1], atol=0.03)
+
+
+def test_constrained_sampling_only_writes_what_the_grammar_allows(tiny_run):
+    """Even a barely trained model writes well-formed ABC when the grammar masks it."""
+    from musicgen.grammar import AbcGrammar, accepts
+
+    sampler = Sampler(load_run(tiny_run), AbcGrammar)
+    tunes = list(sampler.generate(SampleConfig(n=4, seed=3, max_chars=300)))
+    assert len(tunes) == 4
+    for tune in tunes:
+        grammar = AbcGrammar(sampler.vocab.chars)
+        grammar.feed_text(tune.text)  # raises if any character was not allowed
+        assert tune.text.startswith("M:")
+        if tune.complete:
+            assert accepts(tune.text)
+
+
+def test_meter_primer_is_checked_by_the_grammar(tiny_run):
+    from musicgen.grammar import AbcGrammar
+
+    sampler = Sampler(load_run(tiny_run), AbcGrammar)
+    with pytest.raises(SampleError, match="primer is not valid ABC here"):
+        list(sampler.generate(SampleConfig(n=1, primer="K:G\n")))  # K: before M:
