@@ -32,17 +32,18 @@ class Row:
 def bench_sampling(run_dir: Path, seconds: float = 8.0, batches=(1, 16, 64, 256)) -> Iterator[Row]:
     """Characters/s and complete tunes/s: the lab's sampler, then musicgen's at each batch."""
     from musicgen.cli import _grammar_factory
-    from musicgen.lab import lab_sample
+    from musicgen.lab import LabSampler
     from musicgen.rundir import load_run
     from musicgen.sample import SampleConfig, Sampler
 
     run = load_run(run_dir)
-    lab_sample(run, 20)  # warm-up: first calls build the graph
+    lab = LabSampler(run)
+    lab.sample(20)  # warm-up
     length = 400
     start = time.perf_counter()
     chars = 0
     while time.perf_counter() - start < seconds:
-        chars += len(lab_sample(run, length, seed=chars))
+        chars += len(lab.sample(length, seed=chars))
     ref = chars / (time.perf_counter() - start)
     yield Row("sampling", "lab reference (batch 1, eager call per char)", ref, "chars/s", 1.0)
     grammar = _grammar_factory()

@@ -114,24 +114,31 @@ def lab_train(
     }
 
 
-def lab_sample(run: rundir.Run, length: int, seed: int = 0) -> str:
+class LabSampler:
     """The lab's ``generate_text``: batch 1, one eager model call per character.
 
     The lab feeds one character at a time to a stateful model; here the one-step twin of
-    the model carries the state explicitly, and each call is eager, as in the lab.
+    the model carries the state explicitly, and each call is eager, as in the lab.  The
+    model is built once, so only the per-character loop is measured.
     """
-    import tensorflow as tf
 
-    from musicgen.model import build_step_model, copy_weights
+    def __init__(self, run: rundir.Run):
+        from musicgen.model import build_step_model, copy_weights
 
-    step = build_step_model(run.model_config)
-    copy_weights(run.model, step)
-    tf.random.set_seed(seed)
-    states = [tf.zeros((1, run.model_config.units))] * (2 * run.model_config.layers)
-    ids = tf.constant([[run.vocab.bos]], tf.int32)
-    out = []
-    for _ in range(length):
-        logits, *states = step([ids, *states])
-        ids = tf.random.categorical(logits, num_samples=1, dtype=tf.int32)  # (1, 1)
-        out.append(int(ids[0, 0]))
-    return run.vocab.decode(out)
+        self.run = run
+        self.step = build_step_model(run.model_config)
+        copy_weights(run.model, self.step)
+
+    def sample(self, length: int, seed: int = 0) -> str:
+        import tensorflow as tf
+
+        config = self.run.model_config
+        tf.random.set_seed(seed)
+        states = [tf.zeros((1, config.units))] * (2 * config.layers)
+        ids = tf.constant([[self.run.vocab.bos]], tf.int32)
+        out = []
+        for _ in range(length):
+            logits, *states = self.step([ids, *states])
+            ids = tf.random.categorical(logits, num_samples=1, dtype=tf.int32)  # (1, 1)
+            out.append(int(ids[0, 0]))
+        return self.run.vocab.decode(out)

@@ -86,24 +86,14 @@ class Sampler:
     """Batched sampling from a loaded run; the compiled step is built once."""
 
     def __init__(self, run: Run, grammar_factory: Callable | None = None):
-        import tensorflow as tf
-
-        from musicgen.model import build_step_model, copy_weights
+        from musicgen.model import make_step_fn
 
         self.run = run
         self.vocab = run.vocab
         config = run.model_config
-        step_model = build_step_model(config)
-        copy_weights(run.model, step_model)
         self.state_shape = (2 * config.layers, config.units)
         self.grammar_factory = grammar_factory
-
-        @tf.function(reduce_retracing=True)
-        def step(ids, states):
-            logits, *new_states = step_model([ids, *tf.unstack(states)], training=False)
-            return logits, tf.stack(new_states)
-
-        self._step = step
+        self._step = make_step_fn(run.model, config)
 
     def generate(self, config: SampleConfig) -> Iterator[Sampled]:
         """Yield `config.n` tunes in the order they finish (each knows its index).
@@ -119,16 +109,16 @@ class Sampler:
         batch = max(1, min(config.batch_size, config.n))
         layers2, units = self.state_shape
         states = np.zeros((layers2, batch, units), np.float32)  # (2*layers, B, units)
-        tokens = np.full((batch, 1), self.vocab.bos, np.int32)
+        tokens = np.full(batch, self.vocab.bos, np.int32)
         slots: list[_Slot | None] = [None] * batch
         next_index = 0
         finished = 0
         while finished < config.n:
-            for b in range(batch):  # fill empty slots with the next tunes
+            for b in range(len(slots)):  # fill empty slots with the next tunes
                 if slots[b] is None and next_index < config.n:
                     slots[b] = self._new_slot(next_index, config, primer_ids)
                     states[:, b, :] = 0.0
-                    tokens[b, 0] = self.vocab.bos
+                    tokens[b] = self.vocab.bos
                     next_index += 1
             logits, new_states = self._step(tokens, states)
             logits = logits.numpy()  # (B, vocab)
@@ -138,12 +128,19 @@ class Sampler:
                 if slot is None:
                     continue
                 char_id = int(chosen[b])
-                tokens[b, 0] = char_id
+                tokens[b] = char_id
                 done = slot.append(char_id, self.vocab.chars[char_id], config.max_chars)
                 if done:
                     finished += 1
                     slots[b] = None
                     yield Sampled(slot.index, slot.text(), slot.complete)
+            if next_index >= config.n and len(slots) > 1:
+                # No tunes left to start: drop finished rows once half the batch is idle,
+                # so the last long tunes do not pay for a full batch.
+                keep = [b for b, slot in enumerate(slots) if slot is not None]
+                if keep and len(keep) <= len(slots) // 2:
+                    slots = [slots[b] for b in keep]
+                    tokens, states = tokens[keep], states[:, keep]
 
     def _new_slot(self, index: int, config: SampleConfig, primer_ids: list[int]) -> _Slot:
         grammar = None

@@ -33,3 +33,17 @@ def test_step_model_matches_full_model_one_character_at_a_time():
 def test_config_json_round_trip():
     config = ModelConfig(vocab_size=9, units=16)
     assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+def test_fast_step_matches_full_model():
+    from musicgen.model import make_step_fn
+
+    config = ModelConfig(vocab_size=12, embedding_dim=4, units=8, layers=2, dropout=0.0)
+    model = build_model(config)
+    step = make_step_fn(model, config)
+    ids = np.array([[1, 5, 7, 2, 9], [3, 3, 0, 11, 4]], dtype=np.int32)
+    full = np.asarray(model(ids))  # (B, T, vocab)
+    states = np.zeros((4, 2, 8), np.float32)
+    for t in range(ids.shape[1]):
+        logits, states = step(ids[:, t], states)
+        np.testing.assert_allclose(np.asarray(logits), full[:, t], rtol=1e-4, atol=1e-5)
