@@ -345,8 +345,8 @@ class GrammarTables:
                 arg="endm", sect=False, closed=False, cur=0, cin=0, after=0, e1=ch == "1"
             )
         if isinstance(p, tuple):  # right after a note, rest or chord
-            if ch == "-":
-                return s._replace(arg="tie")
+            if ch == "-" and self.lenient:  # strict: abc2midi fails on a tie to another
+                return s._replace(arg="tie")  # pitch, and the corpus hardly ties at all
             if ch in "<>":
                 w = p[1]
                 if w and s.tup is None and (s.bar == 0 or s.cur + w <= s.bar):
@@ -499,7 +499,8 @@ class GrammarTables:
         if p not in _NEED_NOTE and p != "endm" and not s.tup:
             if ch == "|":
                 return self._bar(s._replace(mode="BAR", arg=("[", p == "ls")), ch)
-            if ch in "KM" and "]" in self.alphabet and (ch == "K" or s.cur == 0):
+            # Inline [K:] [M:] fields: none in the corpus, so strict mode writes none.
+            if ch in "KM" and "]" in self.alphabet and (ch == "K" or s.cur == 0) and self.lenient:
                 return s._replace(mode="FLD", arg=(ch, None, p))
         # Chords: the bundled corpus has none, so strict mode (the sampler's) writes none.
         if (ch in _NOTES or ch in _ACCIDENTALS) and "]" in self.alphabet and self.lenient:
