@@ -516,6 +516,8 @@ class GrammarTables:
             return s._replace(mode="B", arg="tup", tup=(int(ch), q), closed=False)
         if s.slur or ch in "()":  # abc2midi warns about a slur within a slur
             raise _Reject("slurs do not nest")
+        if not self.lenient:  # the corpus has no slurs; an unclosed one would block the end
+            raise _Reject("strict mode writes no slurs")
         return self._b(s._replace(mode="B", arg="slur", slur=s.slur + 1), ch)
 
     def _brk(self, s: _S, ch: str) -> _S:
