@@ -81,6 +81,7 @@ def test_sampling_rows_follow_the_distribution(sampler):
 
     class Slot:
         pending = []
+        chars = []
         grammar = None
         rng = np.random.default_rng(0)
 
