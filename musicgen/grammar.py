@@ -123,6 +123,7 @@ class _S(NamedTuple):
     e1: bool = False  # inside a first ending: a second one must come before the end
     seen: bool = False  # a :| came before: || and |] then start a fresh repeat (pick 0)
     fin: bool = False  # (strict) a short bar closed by || or |]: only the end may follow
+    started: bool = False  # a bar line has been written: (strict) no pickup any more
 
 
 _START = _S("H", (0, "", ""))
@@ -448,6 +449,7 @@ class GrammarTables:
             after=after,
             seen=s.seen or text[0] == ":",
             fin=bool(carry) and text in ("||", "|]") and not self.lenient,
+            started=True,
         )
 
     def _ending_ok(self, s: _S, ch: str) -> bool:
@@ -478,8 +480,10 @@ class GrammarTables:
             return True
         if tok[0] == ":":
             return s.loose and self.lenient and not s.cin
-        if s.sect and not s.cin and tok not in _CLOSERS and (self.lenient or not s.loose):
-            return True  # a pickup (abc2midi counts one after || or |] as a short bar)
+        if s.sect and not s.cin and tok not in _CLOSERS and (self.lenient or not s.started):
+            # A pickup.  abc2midi only forgives one at the start of the tune; later parts
+            # begin by completing the short closing bar of the part before.
+            return True
         # A short bar before || or |]: in strict mode the tune must then end, so only
         # where it may end (no open slur, repeat or first ending).
         may_end = self.lenient or not (s.slur or s.rep or s.e1)
