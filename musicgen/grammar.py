@@ -244,6 +244,7 @@ class GrammarTables:
             s.cur == s.cin,
             min(room, 4) if s.bar else 4,
             room == s.pick,
+            2 * s.cur <= s.bar,  # (strict) a pickup is at most half a bar
         )
         mask = self._by_key.get(key)
         if mask is None:
@@ -459,7 +460,7 @@ class GrammarTables:
         if self.lenient:
             return True
         if ch == "1":  # after an earlier :|, abc2midi wants a |: before a first ending
-            return s.after != 1 and (s.rep or not s.seen)
+            return s.after != 1 and (s.rep or not s.seen) and not s.e1
         return s.after == 2 and s.e1
 
     def _bar_ok(self, s: _S, tok: str, at_ls: bool) -> bool:
@@ -480,7 +481,8 @@ class GrammarTables:
             return True
         if tok[0] == ":":
             return s.loose and self.lenient and not s.cin
-        if s.sect and not s.cin and tok not in _CLOSERS and (self.lenient or not s.started):
+        pickup_ok = self.lenient or (not s.started and 2 * s.cur <= s.bar)
+        if s.sect and not s.cin and tok not in _CLOSERS and pickup_ok:
             # A pickup.  abc2midi only forgives one at the start of the tune; later parts
             # begin by completing the short closing bar of the part before.
             return True
