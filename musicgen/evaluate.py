@@ -1,7 +1,8 @@
 """Held-out cross-entropy of a run on ABC tunes, in bits per character.
 
-Each tune is scored on its own, from its start: the model sees only the tune-start marker,
-then predicts every character of the tune and its end marker.  This is the number that
+Each tune is scored on its own, from its start: the model sees only the tune-boundary
+context (``EOS BOS``, as every tune follows another's end in training), then predicts every
+character of the tune and its end marker.  This is the number that
 tells whether a model learned the music or memorised its training windows.
 """
 
@@ -42,7 +43,8 @@ def evaluate(run: Run, tunes: Sequence[Tune], batch_size: int = 32) -> Evaluatio
                 Skipped(tune.source, tune.line, f"unknown characters {describe(unknown)}")
             )
         else:
-            encoded.append(vocab.encode_tune(tune.text()))
+            # Context "EOS BOS": in training every tune follows the end of the one before.
+            encoded.append(np.concatenate([[vocab.eos], vocab.encode_tune(tune.text())]))
     total_bits, total_chars = 0.0, 0
     encoded.sort(key=len)  # similar lengths together keep padding (wasted work) small
     for start in range(0, len(encoded), batch_size):
@@ -65,7 +67,7 @@ def _score_batch(model, group: list[np.ndarray]) -> tuple[float, int]:
     for row, ids in enumerate(group):
         inputs[row, : len(ids) - 1] = ids[:-1]
         targets[row, : len(ids) - 1] = ids[1:]
-        mask[row, : len(ids) - 1] = True
+        mask[row, 1 : len(ids) - 1] = True  # position 0 predicts BOS itself: not scored
     logits = model(inputs, training=False)  # (B, T, vocab)
     nats = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
     nats = np.asarray(nats, dtype=np.float64)

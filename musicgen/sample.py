@@ -1,7 +1,7 @@
 """Generate complete tunes from a run directory, many at once.
 
 All requested tunes advance together: each step is one compiled call of the one-step model
-on a (B, 1) batch of characters with explicit LSTM states, followed by vectorized sampling
+on a (B,) batch of characters with explicit LSTM states, followed by vectorized sampling
 in numpy.  A finished slot is refilled with the next tune, so ``-n 1000`` streams tunes out
 as they end with bounded memory.  Each tune draws from its own random generator seeded by
 ``(seed, tune number)``: the same command gives the same tunes, byte for byte.
@@ -112,7 +112,7 @@ class Sampler:
         batch = max(1, min(config.batch_size, config.n))
         layers2, units = self.state_shape
         states = np.zeros((layers2, batch, units), np.float32)  # (2*layers, B, units)
-        tokens = np.full(batch, self.vocab.bos, np.int32)
+        tokens = np.full(batch, self.vocab.eos, np.int32)
         slots: list[_Slot | None] = [None] * batch
         next_index = 0
         finished = 0
@@ -121,7 +121,7 @@ class Sampler:
                 if slots[b] is None and next_index < config.n:
                     slots[b] = self._new_slot(next_index, config, primer_ids)
                     states[:, b, :] = 0.0
-                    tokens[b] = self.vocab.bos
+                    tokens[b] = self.vocab.eos  # tune-boundary context: EOS, then BOS
                     next_index += 1
             logits, new_states = self._step(tokens, states)
             logits = logits.numpy()  # (B, vocab)
@@ -150,7 +150,7 @@ class Sampler:
         if config.constrain and self.grammar_factory is not None:
             grammar = self.grammar_factory(self.vocab.chars)
         rng = np.random.default_rng([config.seed, index])
-        return _Slot(index, rng, list(primer_ids), grammar)
+        return _Slot(index, rng, [self.vocab.bos, *primer_ids], grammar)
 
     def _check_primer(self, primer: str) -> list[int]:
         unknown = self.vocab.unknown(primer)
@@ -202,6 +202,8 @@ class _Slot:
         """Add one character; return True when the tune is finished (ended or cut)."""
         if self.pending:
             self.pending.pop(0)
+            if char == BOS:  # the tune-start marker is context, not text
+                return False
             if self.grammar is not None:
                 try:
                     self.grammar.feed(char)
