@@ -13,14 +13,13 @@ import io
 import logging
 import os
 import re
-import secrets
 import warnings
 from fractions import Fraction
 from pathlib import Path
 
 import mido
 
-from musicgen.errors import MidiError, OutputError
+from musicgen.errors import MidiError
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +87,9 @@ def write_midi(midi: mido.MidiFile, path) -> None:
     A failure leaves neither a half-written file nor the temp file behind; an OSError
     becomes `OutputError` naming the path.
     """
-    path = Path(path)
-    # Our own O_EXCL name rather than mkstemp: mkstemp's 0600 mode would leak into the file.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    created = False
-    try:
-        with open(tmp, "xb") as file:
-            created = True
-            midi.save(file=file)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if created:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        if isinstance(exc, OSError):
-            reason = exc.strerror or str(exc)
-            raise OutputError(f"{path}: cannot write MIDI file ({reason})") from exc
-        raise
+    from musicgen.rundir import atomic_write
+
+    atomic_write(Path(path), lambda tmp: midi.save(str(tmp)))
 
 
 def read_notes(source) -> list[tuple[int, float, float]]:
