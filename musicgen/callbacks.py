@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from musicgen import rundir
 from musicgen.model import build_model
+from musicgen.plot import write_loss_plot
 from musicgen.train import EpochRecord
 
 LN2 = math.log(2.0)  # losses are in nats; users read bits per character
@@ -61,6 +62,7 @@ class Checkpointer(keras.callbacks.Callback):
         }
         self.history = [r for r in self.history if r["epoch"] <= epoch] + [row]
         rundir.write_history(self.run_dir, self.history)
+        write_loss_plot(self.run_dir, self.history)
         self._save_resume_point(epoch + 1)
         self.last_epoch = epoch + 1
         if self.report:

@@ -13,7 +13,7 @@ SMALL = ModelConfig(vocab_size=0, embedding_dim=8, units=16, layers=1, dropout=0
 
 
 def test_run_dir_holds_everything_and_loads_back(tiny_run):
-    for name in ("model.keras", "config.json", "vocab.json", "history.csv"):
+    for name in ("model.keras", "config.json", "vocab.json", "history.csv", "loss.png"):
         assert (tiny_run / name).is_file()
     run = rundir.load_run(tiny_run)
     assert run.model_config.units == 32 and len(run.vocab) == run.model_config.vocab_size
@@ -23,6 +23,7 @@ def test_run_dir_holds_everything_and_loads_back(tiny_run):
     # The best model is the one saved: its validation loss is the history's minimum.
     config = json.loads((tiny_run / "config.json").read_text())
     assert config["format"] == 1 and config["train"]["epochs"] == 2
+    assert (tiny_run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = run.model(np.zeros((1, 5), dtype=np.int32))
     assert tuple(out.shape) == (1, 5, len(run.vocab))
 
