@@ -69,6 +69,49 @@ class TrainResult:
     val_tunes: int
 
 
+def step_memory_bytes(model_config: ModelConfig, config: TrainConfig) -> int:
+    """A generous estimate of one training step's memory, in bytes (float32).
+
+    Backpropagation through time keeps, per character and layer, the four gates, the cell
+    and the output (~8 x units floats, doubled for gradients), plus the logits and their
+    softmax; the weights are counted four times (values, gradients, two Adam moments).
+    """
+    chars = config.batch_size * config.seq_len
+    layers = model_config.layers * 16 * model_config.units
+    per_char = layers + 3 * model_config.vocab_size + 2 * model_config.embedding_dim
+    inputs = model_config.embedding_dim
+    weights = 0
+    for _ in range(model_config.layers):
+        weights += 4 * model_config.units * (inputs + model_config.units + 1)
+        inputs = model_config.units
+    weights += (model_config.units + 1) * model_config.vocab_size
+    return 4 * (chars * per_char + 4 * weights)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (Linux), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def check_memory(model_config: ModelConfig, config: TrainConfig) -> None:
+    """Refuse settings whose training step would not fit in memory, before the OS kills us."""
+    need, have = step_memory_bytes(model_config, config), available_memory()
+    if have is not None and need > 0.8 * have:
+        raise TrainError(
+            f"--batch-size {config.batch_size} x --seq-len {config.seq_len} with "
+            f"{model_config.layers} x {model_config.units} units needs about "
+            f"{need / 2**30:.1f} GiB per step, but only {have / 2**30:.1f} GiB is free; "
+            "use a smaller --batch-size or --seq-len"
+        )
+
+
 def prepare_run_dir(
     run_dir: Path, model_config: ModelConfig, config: TrainConfig, vocab: Vocab, force: bool
 ) -> int:
@@ -141,6 +184,7 @@ def train(
     vocab = Vocab.from_texts(t.text() for t in tunes)
     model_config = ModelConfig(**{**model_config.to_dict(), "vocab_size": len(vocab)})
     train_tunes, val_tunes = split_tunes(tunes, config.val_fraction, config.seed)
+    check_memory(model_config, config)
     done = prepare_run_dir(run_dir, model_config, config, vocab, force)
     history = [row for row in rundir.read_history(run_dir) if row["epoch"] <= done]
     best = min((r["val_loss"] for r in history if not math.isnan(r["val_loss"])), default=math.inf)

@@ -180,3 +180,15 @@ def test_cosine_schedule_decays_by_steps_or_by_time_budget():
     assert lr_after(CosineSchedule(1.0, 0.1, 10, initial_step=5), 0) == pytest.approx(0.55)
     # A time budget already used up forces the end of the schedule.
     assert lr_after(CosineSchedule(1.0, 0.1, 1000, seconds=1e-9), 1) == pytest.approx(0.1)
+
+
+def test_settings_that_cannot_fit_in_memory_are_refused_up_front(tmp_path, tiny_tunes):
+    from musicgen.train import step_memory_bytes
+
+    config = ModelConfig(vocab_size=60, embedding_dim=64, units=512, layers=2)
+    small = step_memory_bytes(config, TrainConfig(batch_size=32, seq_len=128))
+    assert 50e6 < small < 2e9  # the default step: tens to hundreds of MB
+    huge = TrainConfig(epochs=1, batch_size=100_000, seq_len=10_000)
+    with pytest.raises(TrainError, match=r"--batch-size 100000 x --seq-len 10000 .* GiB"):
+        train(tiny_tunes, tmp_path / "run", SMALL, huge, progress=False)
+    assert not (tmp_path / "run").exists()
