@@ -315,7 +315,7 @@ def _report_skipped(corpus_data) -> None:
     "formats",
     default="abc,mid",
     show_default=True,
-    help="Comma-separated output formats: abc, mid.",
+    help="Comma-separated output formats: abc, mid, wav.",
 )
 @click.option("--force", is_flag=True, help="Replace tune files already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -337,16 +337,8 @@ def sample(
     force,
     quiet,
 ):
-    """Write N new tunes as ABC and MIDI files (NNN-title.abc/.mid, and all.abc)."""
-    from musicgen.output import FORMATS
-
-    wanted = [f.strip() for f in formats.split(",") if f.strip()]
-    bad = [f for f in wanted if f not in FORMATS]
-    if bad or not wanted:
-        raise click.BadParameter(
-            f"unknown format {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}",
-            param_hint="--format",
-        )
+    """Write N new tunes as ABC, MIDI and WAV files (NNN-title.abc/.mid/.wav, all.abc)."""
+    wanted = _parse_formats(formats)
     _quiet_tensorflow()
     from tqdm import tqdm
 
@@ -407,6 +399,65 @@ def _grammar_factory():
     except ImportError:
         return None
     return AbcGrammar
+
+
+@main.command()
+@click.argument("abc_file", type=click.Path())
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Directory for the tune files.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="mid,wav",
+    show_default=True,
+    help="Comma-separated output formats: abc, mid, wav.",
+)
+@click.option("--force", is_flag=True, help="Replace tune files already in --out.")
+@handle_errors
+def render(abc_file, out, formats, force):
+    """Write every tune of an ABC file as MIDI and WAV (NNN-title.mid/.wav).
+
+    Tunes are numbered by their position in the file (001 upward), not by X:.  WAV uses
+    FluidSynth with a General MIDI soundfont if installed, else a built-in synthesizer.
+    """
+    from musicgen.abc import read_corpus
+    from musicgen.output import WriteReport, prepare_out_dir, write_tune
+
+    wanted = _parse_formats(formats)
+    corpus = read_corpus([abc_file])
+    _report_skipped(corpus)
+    out = Path(out)
+    prepare_out_dir(out, force)
+    report = WriteReport()
+    for position, tune in enumerate(corpus.tunes, start=1):
+        write_tune(out, position, tune.title, tune.abc(position), wanted, report)
+    for path in report.written:
+        click.echo(str(path))
+    for failure in report.midi_failed:
+        click.echo(f"no MIDI for {failure}", err=True)
+    failed = [failure.split(":", 1)[0] for failure in report.midi_failed]
+    click.echo(
+        f"written {len(corpus.tunes)} tunes to {out}; {len(failed)} without MIDI"
+        + (f": {', '.join(failed)}" if failed else "")
+    )
+
+
+def _parse_formats(formats: str) -> list[str]:
+    """The --format list, checked against output.FORMATS (a usage error, exit 2)."""
+    from musicgen.output import FORMATS
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise click.BadParameter(
+            f"unknown format {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}",
+            param_hint="--format",
+        )
+    return wanted
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""Write sampled tunes to an output directory: ``NNN-title.abc``, ``.mid``, ``all.abc``.
+"""Write tunes to an output directory: ``NNN-title.abc``, ``.mid``, ``.wav``, ``all.abc``.
 
 Nothing already there is overwritten unless the caller passes ``force``; files are written
 atomically, and a tune that cannot become MIDI is reported and skipped, not fatal.
@@ -13,7 +13,7 @@ from pathlib import Path
 from musicgen.errors import MidiError, OutputError
 from musicgen.rundir import write_text
 
-FORMATS = ("abc", "mid")
+FORMATS = ("abc", "mid", "wav")
 _OURS = re.compile(r"^(\d{3,}-.*\.(abc|mid|wav)|all\.abc)$")
 
 
@@ -53,18 +53,28 @@ class WriteReport:
 def write_tune(
     out: Path, position: int, title: str, abc: str, formats, report: WriteReport, program: int = 40
 ) -> None:
-    """Write one tune in the requested formats; a MIDI failure is recorded, not raised."""
+    """Write one tune in the requested formats; a MIDI failure is recorded, not raised.
+
+    Without MIDI there is no WAV either: both are recorded as one failure in `report`.
+    """
     stem = tune_stem(position, title)
     if "abc" in formats:
         write_text(out / f"{stem}.abc", abc)
         report.written.append(out / f"{stem}.abc")
-    if "mid" in formats:
-        from musicgen.midi import tune_to_midi, write_midi
+    if "mid" not in formats and "wav" not in formats:
+        return
+    from musicgen.midi import tune_to_midi, write_midi
 
-        try:
-            midi = tune_to_midi(abc, program=program)
-        except MidiError as exc:
-            report.midi_failed.append(f"{stem}: {exc}")
-            return
+    try:
+        midi = tune_to_midi(abc, program=program)  # built once, for both .mid and .wav
+    except MidiError as exc:
+        report.midi_failed.append(f"{stem}: {exc}")
+        return
+    if "mid" in formats:
         write_midi(midi, out / f"{stem}.mid")
         report.written.append(out / f"{stem}.mid")
+    if "wav" in formats:
+        from musicgen.audio import midi_to_wav
+
+        midi_to_wav(midi, out / f"{stem}.wav")
+        report.written.append(out / f"{stem}.wav")

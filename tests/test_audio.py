@@ -1,0 +1,102 @@
+"""The WAV renderer: built-in plucked-string synthesizer, read back with `wave`."""
+
+from __future__ import annotations
+
+import time
+import wave
+
+import numpy as np
+import pytest
+
+from musicgen import audio
+from musicgen.errors import MidiError
+from musicgen.midi import read_notes, tune_to_midi
+from tests.conftest import JIG
+
+LONG_A = """X:1
+T:Long A
+M:4/4
+L:1/4
+K:C
+A4|]
+"""
+
+
+@pytest.fixture(autouse=True)
+def built_in(monkeypatch):
+    """Test our synthesizer even where FluidSynth is installed."""
+    monkeypatch.setattr(audio, "renderer", lambda: "built-in")
+
+
+def _read(path) -> tuple[wave.Wave_read, np.ndarray]:
+    with wave.open(str(path), "rb") as handle:
+        frames = handle.readframes(handle.getnframes())
+        return handle, np.frombuffer(frames, dtype="<i2").astype(np.float64)
+
+
+def _last_note_end(midi) -> float:
+    tempo = next(m.tempo for t in midi.tracks for m in t if m.type == "set_tempo")
+    return max(onset + dur for _, onset, dur in read_notes(midi)) * tempo / 1e6
+
+
+def test_jig_wav_format_length_and_level(tmp_path):
+    midi = tune_to_midi(JIG)
+    path = tmp_path / "jig.wav"
+    audio.midi_to_wav(midi, path, sample_rate=22050)
+    handle, samples = _read(path)
+    assert handle.getframerate() == 22050
+    assert handle.getnchannels() == 1
+    assert handle.getsampwidth() == 2
+    seconds = len(samples) / 22050
+    end = _last_note_end(midi)
+    assert end <= seconds <= end + 1.0
+    rms = np.sqrt(np.mean(samples**2)) / 32768
+    assert rms > 0.05, f"nearly silent: RMS {rms:.4f} of full scale"
+    assert np.max(np.abs(samples)) < 32767, "clipped"
+    assert not list(tmp_path.glob(".*")), "temp file left behind"
+
+
+def test_sustained_a_sounds_at_440_hz(tmp_path):
+    assert [p for p, _, _ in read_notes(tune_to_midi(LONG_A))] == [69]  # A4
+    path = tmp_path / "a.wav"
+    audio.midi_to_wav(tune_to_midi(LONG_A), path, sample_rate=22050)
+    _, samples = _read(path)
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / 22050)
+    peak = freqs[np.argmax(spectrum)]
+    assert peak == pytest.approx(440.0, rel=0.02)
+
+
+def test_plucked_not_a_steady_beep(tmp_path):
+    path = tmp_path / "a.wav"
+    audio.midi_to_wav(tune_to_midi(LONG_A), path, sample_rate=22050)
+    _, samples = _read(path)
+    window = 2205  # 0.1 s
+    first = np.sqrt(np.mean(samples[:window] ** 2))
+    later = np.sqrt(np.mean(samples[11025 : 11025 + window] ** 2))  # at 0.5 s
+    assert later < 0.8 * first, "no decay: a sine beep, not a pluck"
+    spectrum = np.abs(np.fft.rfft(samples))
+    freqs = np.fft.rfftfreq(len(samples), 1 / 22050)
+    second = spectrum[np.abs(freqs - 880) < 10].max()
+    assert second > 0.05 * spectrum.max(), "no overtones"
+
+
+def test_thirty_seconds_render_fast():
+    notes = [(60 + i % 12, i * 0.25, 0.25) for i in range(120)]  # 30 s of eighth notes
+    start = time.perf_counter()
+    samples = audio.synthesize(notes, 22050)
+    assert time.perf_counter() - start < 1.0
+    assert len(samples) / 22050 == pytest.approx(30.0 + audio.TAIL, abs=0.01)
+    assert np.max(np.abs(samples)) <= 1.0
+
+
+def test_no_notes_is_a_midi_error(tmp_path):
+    import mido
+
+    with pytest.raises(MidiError, match="no notes"):
+        audio.midi_to_wav(mido.MidiFile(), tmp_path / "x.wav")
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_renderer_names_one_of_two():
+    assert audio.renderer() in ("fluidsynth", "built-in")
