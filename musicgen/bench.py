@@ -12,7 +12,7 @@ import multiprocessing as mp
 import resource
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -51,15 +51,11 @@ def bench_sampling(run_dir: Path, seconds: float = 8.0, batches=(1, 16, 64, 256)
     for constrain in [False, True] if grammar else [False]:
         for batch in batches:
             config = SampleConfig(n=batch, batch_size=batch, seed=0, constrain=constrain)
-            list(
-                Sampler.generate(
-                    sampler, SampleConfig(n=1, batch_size=batch, max_chars=5, constrain=constrain)
-                )
-            )  # warm-up
+            list(sampler.generate(replace(config, max_chars=5)))  # warm-up: trace this shape
             start = time.perf_counter()
             chars = complete = rounds = 0
             while time.perf_counter() - start < seconds or rounds == 0:
-                for tune in sampler.generate(SampleConfig(**{**config.__dict__, "seed": rounds})):
+                for tune in sampler.generate(replace(config, seed=rounds)):
                     chars += len(tune.text) + 1
                     complete += tune.complete
                 rounds += 1

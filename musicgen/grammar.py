@@ -390,7 +390,7 @@ class GrammarTables:
             return s._replace(mode="B", arg="dec")
         if ch == "!":
             return s._replace(mode="BANG", arg=0)
-        if ch == '"':
+        if ch == '"' and self.lenient:  # strict: the corpus quotes only 4 annotations
             return s._replace(mode="GCH", arg=0)
         raise _Reject("expected a note, rest, bar line or other ABC symbol")
 
