@@ -19,12 +19,14 @@ import click
 from musicgen import __version__
 from musicgen.errors import MusicgenError
 from musicgen.model import ModelConfig
+from musicgen.sample import SampleConfig
 from musicgen.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT / "data" / "abc_tunes"
 DEFAULT_RUN = ROOT / "checkpoints" / "default"
-_M, _T = ModelConfig(vocab_size=0), TrainConfig()  # option defaults come from the configs
+# Option defaults come from the configs, so they are stated (and explained) once.
+_M, _T, _S = ModelConfig(vocab_size=0), TrainConfig(), SampleConfig()
 
 
 def _quiet_tensorflow() -> None:
@@ -260,19 +262,24 @@ def _report_skipped(corpus_data) -> None:
     help="Run directory of a trained model.",
 )
 @click.option(
-    "-n", "n", type=click.IntRange(1), default=5, show_default=True, help="How many tunes to write."
+    "-n",
+    "n",
+    type=click.IntRange(1),
+    default=_S.n,
+    show_default=True,
+    help="How many tunes to write.",
 )
 @click.option(
     "--temperature",
     type=click.FloatRange(0, min_open=True),
-    default=0.9,
+    default=_S.temperature,
     show_default=True,
     help="Below 1: safer choices; above 1: more surprise.",
 )
 @click.option(
     "--top-k",
     type=click.IntRange(0),
-    default=0,
+    default=_S.top_k,
     show_default=True,
     help="Sample only among the k likeliest characters (0: all).",
 )
@@ -282,19 +289,23 @@ def _report_skipped(corpus_data) -> None:
 @click.option("--meter", default=None, help="Meter of every tune, e.g. 6/8 (builds the primer).")
 @click.option("--key", default=None, help="Key of every tune, e.g. 'G Major' (needs --meter).")
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Same seed, same tunes, byte for byte."
+    "--seed",
+    type=int,
+    default=_S.seed,
+    show_default=True,
+    help="Same seed, same tunes, byte for byte.",
 )
 @click.option(
     "--max-chars",
     type=click.IntRange(10),
-    default=2000,
+    default=_S.max_chars,
     show_default=True,
     help="Cut (and report) a tune that has not ended after this many characters.",
 )
 @click.option(
     "--batch-size",
     type=click.IntRange(1),
-    default=64,
+    default=_S.batch_size,
     show_default=True,
     help="Tunes generated side by side.",
 )
