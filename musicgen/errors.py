@@ -41,3 +41,7 @@ class OutputError(MusicgenError):
 
 class GrammarError(MusicgenError):
     """Text breaks the ABC grammar the sampler enforces (see musicgen.grammar)."""
+
+
+class TransposeError(MusicgenError):
+    """A tune cannot be moved to another key (no tonic, explicit accidentals, unknown mode)."""
