@@ -3,8 +3,11 @@ small numpy synthesizer that sounds like a plucked string.
 
 The built-in voice is additive: harmonics of the note's pitch, each decaying exponentially
 (higher ones faster, as on a real string), a few milliseconds of attack so the pluck does
-not click, and a short damping release at the note's end.  Output is mono 16-bit PCM
-written atomically, so a crash never leaves half a WAV behind.
+not click, and a short damping release at the note's end.  It has this one voice: the
+MIDI's program (``--program``) chooses FluidSynth's instrument, not the built-in one.
+Either way the WAV ends a quarter of a second after the last note.  Output is mono 16-bit
+PCM (FluidSynth's own format when it renders) written atomically, so a crash never leaves
+half a WAV behind.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ def _fluidsynth(midi: mido.MidiFile, out: Path, sample_rate: int) -> None:
     """Render with FluidSynth into `out` (the caller's temp file)."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.mid"
-        midi.save(str(source))
+        with_tail(midi).save(str(source))
         rendered = Path(tmp) / "out.wav"
         command = ["fluidsynth", "-ni", "-F", str(rendered), "-r", str(sample_rate)]
         command += [str(_soundfont()), str(source)]
@@ -141,3 +144,20 @@ def _fluidsynth(midi: mido.MidiFile, out: Path, sample_rate: int) -> None:
         if not rendered.is_file():
             raise OSError("fluidsynth wrote no file")
         shutil.move(str(rendered), str(out))
+
+
+def with_tail(midi: mido.MidiFile) -> mido.MidiFile:
+    """A copy of `midi` whose tracks end `TAIL` seconds late: FluidSynth stops rendering at
+    the end of the tracks, and would otherwise cut the last note's release short."""
+    tempo = next(
+        (msg.tempo for track in midi.tracks for msg in track if msg.type == "set_tempo"),
+        DEFAULT_TEMPO,
+    )
+    extra = round(mido.second2tick(TAIL, midi.ticks_per_beat, tempo))
+    copy = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat)
+    for track in midi.tracks:
+        track = mido.MidiTrack(track)
+        if track and track[-1].type == "end_of_track":
+            track[-1] = track[-1].copy(time=track[-1].time + extra)
+        copy.tracks.append(track)
+    return copy

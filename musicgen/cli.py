@@ -60,6 +60,9 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except MusicgenError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a disk or permission failure no library call named
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -162,10 +165,32 @@ def main() -> None:
     default=None,
     help="Stop cleanly after this many minutes, keeping the best model.",
 )
+@click.option(
+    "--windows",
+    type=click.Choice(["stream", "tunes"]),
+    default=_T.windows,
+    show_default=True,
+    help="Training windows tile the corpus (stream), or also start at every tune (tunes).",
+)
+@click.option(
+    "--transpose",
+    type=click.IntRange(0, 4),
+    default=_T.transpose,
+    show_default=True,
+    help="Also train on this many copies of each tune moved to other keys (0: none).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["default", "mirrored", "multi-worker"]),
+    default="default",
+    show_default=True,
+    help="default: one device; mirrored: all local GPUs; multi-worker: the machines "
+    "in TF_CONFIG.  --batch-size is the global batch in each.",
+)
 @click.option("--force", is_flag=True, help="Start the run directory over if it exists.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
-def train(corpus, run_dir, max_minutes, force, quiet, **options):
+def train(corpus, run_dir, max_minutes, strategy, force, quiet, **options):
     """Train an LSTM on ABC files (default: the bundled Irish corpus).
 
     Running the same command again resumes after the last finished epoch.
@@ -198,11 +223,13 @@ def train(corpus, run_dir, max_minutes, force, quiet, **options):
         force=force,
         progress=not quiet,
         report=report,
+        strategy=strategy,
     )
     if result.stopped_by_budget:
         click.echo(f"stopped after {max_minutes:g} minutes (time budget)")
     if result.epochs_done >= config.epochs and not result.stopped_by_budget:
-        click.echo(f"done: {result.epochs_done} epochs")
+        replicas = f" on {result.replicas} replicas" if result.replicas > 1 else ""
+        click.echo(f"done: {result.epochs_done} epochs{replicas}")
     best = "n/a" if math.isinf(result.best_val_loss) else f"{result.best_val_loss:.3f} bits/char"
     click.echo(f"best validation loss {best}; model in {Path(run_dir) / 'model.keras'}")
 
@@ -241,6 +268,44 @@ def _top(counter: Counter, n: int = 12) -> str:
     items = [f"{k} {v}" for k, v in counter.most_common(n)]
     rest = len(counter) - n
     return ", ".join(items) + (f", ... {rest} more" if rest > 0 else "")
+
+
+def _render_options(default_formats: str):
+    """--format, --program and --tempo, shared by sample and render."""
+
+    def check(ctx, param, value):
+        from musicgen.output import parse_formats
+
+        try:
+            return parse_formats(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    def decorate(command):
+        command = click.option(
+            "--tempo",
+            "tempo_bpm",
+            type=click.FloatRange(0, 1000, min_open=True),
+            default=None,
+            help="Quarter notes per minute [default: the tune's Q:, else one for its meter].",
+        )(command)
+        command = click.option(
+            "--program",
+            type=click.IntRange(0, 127),
+            default=40,
+            show_default=True,
+            help="General MIDI instrument, 0-based: 40 violin, 73 flute, 0 piano, 24 guitar.",
+        )(command)
+        return click.option(
+            "--format",
+            "formats",
+            default=default_formats,
+            show_default=True,
+            callback=check,
+            help="Comma-separated: abc, mid, wav, svg (needs abcm2ps), musicxml.",
+        )(command)
+
+    return decorate
 
 
 def _report_skipped(corpus_data) -> None:
@@ -321,13 +386,7 @@ def _report_skipped(corpus_data) -> None:
     show_default=True,
     help="Directory for the tune files.",
 )
-@click.option(
-    "--format",
-    "formats",
-    default="abc,mid",
-    show_default=True,
-    help="Comma-separated output formats: abc, mid, wav.",
-)
+@_render_options("abc,mid")
 @click.option("--force", is_flag=True, help="Replace tune files already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
@@ -345,15 +404,25 @@ def sample(
     no_constrain,
     out,
     formats,
+    program,
+    tempo_bpm,
     force,
     quiet,
 ):
-    """Write N new tunes as ABC, MIDI and WAV files (NNN-title.abc/.mid/.wav, all.abc)."""
-    wanted = _parse_formats(formats)
+    """Write N new tunes as ABC, MIDI, WAV or sheet music (NNN-title.abc/.mid/..., all.abc)."""
+    from musicgen.output import (
+        RenderOptions,
+        WriteReport,
+        check_formats,
+        prepare_out_dir,
+        write_tune,
+    )
+
+    options = RenderOptions(formats, program, tempo_bpm)
+    check_formats(formats)  # a missing tool fails now, not after sampling
     _quiet_tensorflow()
     from tqdm import tqdm
 
-    from musicgen.output import WriteReport, prepare_out_dir, write_tune
     from musicgen.rundir import load_run, write_text
     from musicgen.sample import SampleConfig, Sampler, build_primer
 
@@ -382,7 +451,7 @@ def sample(
                 truncated.append(tune.index + 1)
                 continue
             complete[tune.index] = tune.abc()
-            write_tune(out, tune.index + 1, tune.title(), tune.abc(), wanted, report)
+            write_tune(out, tune.index + 1, tune.title(), tune.abc(), options, report)
     if complete:
         write_text(out / "all.abc", "\n".join(complete[i] for i in sorted(complete)))
     for path in sorted(report.written):
@@ -397,8 +466,7 @@ def sample(
             nl=False,
         )
     click.echo()
-    for failure in report.midi_failed:
-        click.echo(f"no MIDI for {failure}", err=True)
+    _report_failures(report)
     if not complete:
         raise click.ClickException("no complete tune: raise --max-chars or lower --temperature")
 
@@ -420,36 +488,40 @@ def _grammar_factory():
     required=True,
     help="Directory for the tune files.",
 )
-@click.option(
-    "--format",
-    "formats",
-    default="mid,wav",
-    show_default=True,
-    help="Comma-separated output formats: abc, mid, wav.",
-)
+@_render_options("mid,wav")
 @click.option("--force", is_flag=True, help="Replace tune files already in --out.")
 @handle_errors
-def render(abc_file, out, formats, force):
-    """Write every tune of an ABC file as MIDI and WAV (NNN-title.mid/.wav).
+def render(abc_file, out, formats, program, tempo_bpm, force):
+    """Write every tune of any ABC file as MIDI, WAV, SVG or MusicXML (NNN-title.mid...).
 
-    Tunes are numbered by their position in the file (001 upward), not by X:.  WAV uses
-    FluidSynth with a General MIDI soundfont if installed, else a built-in synthesizer.
+    Tunes are numbered by their position in the file (001 upward), never by X:.  WAV uses
+    FluidSynth with a General MIDI soundfont if installed, else a built-in plucked-string
+    synthesizer; SVG needs abcm2ps; MusicXML (for MuseScore) comes from music21.
     """
     from musicgen.abc import read_corpus
-    from musicgen.output import WriteReport, prepare_out_dir, write_tune
+    from musicgen.output import (
+        RenderOptions,
+        WriteReport,
+        check_formats,
+        prepare_out_dir,
+        write_tune,
+    )
 
-    wanted = _parse_formats(formats)
+    options = RenderOptions(formats, program, tempo_bpm)
+    check_formats(formats)
     corpus = read_corpus([abc_file])
     _report_skipped(corpus)
     out = Path(out)
     prepare_out_dir(out, force)
     report = WriteReport()
     for position, tune in enumerate(corpus.tunes, start=1):
-        write_tune(out, position, tune.title, tune.abc(position), wanted, report)
+        text = tune.abc(position)
+        if tune.get("Q"):  # keep the tune's own tempo; --tempo still overrides it
+            text = text.replace("\nK:", f"\nQ:{tune.get('Q')}\nK:", 1)
+        write_tune(out, position, tune.title, text, options, report)
     for path in report.written:
         click.echo(str(path))
-    for failure in report.midi_failed:
-        click.echo(f"no MIDI for {failure}", err=True)
+    _report_failures(report)
     failed = [failure.split(":", 1)[0] for failure in report.midi_failed]
     click.echo(
         f"written {len(corpus.tunes)} tunes to {out}; {len(failed)} without MIDI"
@@ -457,18 +529,11 @@ def render(abc_file, out, formats, force):
     )
 
 
-def _parse_formats(formats: str) -> list[str]:
-    """The --format list, checked against output.FORMATS (a usage error, exit 2)."""
-    from musicgen.output import FORMATS
-
-    wanted = [f.strip() for f in formats.split(",") if f.strip()]
-    bad = [f for f in wanted if f not in FORMATS]
-    if bad or not wanted:
-        raise click.BadParameter(
-            f"unknown format {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}",
-            param_hint="--format",
-        )
-    return wanted
+def _report_failures(report) -> None:
+    for failure in report.midi_failed:
+        click.echo(f"no MIDI for {failure}", err=True)
+    for failure in report.sheet_failed:
+        click.echo(f"no sheet music for {failure}", err=True)
 
 
 @main.command()
@@ -500,7 +565,9 @@ def evaluate(run_dir, corpus, held_out, as_json):
     from musicgen.rundir import load_run
 
     run = load_run(run_dir)
-    tunes = read_corpus(_corpus_paths(corpus)).tunes
+    corpus_data = read_corpus(_corpus_paths(corpus))
+    _report_skipped(corpus_data)
+    tunes = corpus_data.tunes
     if held_out:
         config = TrainConfig.from_dict(run.train_config)
         tunes = split_tunes(tunes, config.val_fraction, config.seed)[1]
@@ -616,12 +683,14 @@ def lab_train(corpus, run_dir, iterations, max_minutes, force):
 )
 @click.option("--no-abc2midi", is_flag=True, help="Do not ask abc2midi even if installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--verbose", "-v", is_flag=True, help="One line per tune.")
+@click.option("--verbose", "-v", is_flag=True, help="Every problem of every tune, not the first.")
 @handle_errors
 def check(abc_file, reference, no_abc2midi, as_json, verbose):
-    """Validity report of any ABC file: syntax, bar lengths, abc2midi, novelty.
+    """Validity report of any ABC file, tune by tune, then a summary with rates.
 
-    Exits 1 if any tune is invalid.
+    Per tune: does it parse (abc2midi if installed, else musicgen's grammar), are the
+    headers ABC requires there (X:, T:, K:), does every bar fit the meter, how many
+    notes.  Exits 1 if any tune is invalid.
     """
     import json
 
@@ -629,31 +698,50 @@ def check(abc_file, reference, no_abc2midi, as_json, verbose):
     from musicgen.quality import NoveltyIndex, check_tunes, have_abc2midi, summarize
 
     corpus = read_corpus([abc_file])
+    _report_skipped(corpus)
     index = NoveltyIndex(read_corpus(reference).tunes) if reference else None
     reports = check_tunes(corpus.tunes, index, use_abc2midi=not no_abc2midi)
     summary = summarize(reports) | {"skipped": len(corpus.skipped)}
+    judge = "abc2midi" if have_abc2midi() and not no_abc2midi else "musicgen grammar"
+    summary["judge"] = judge
     if as_json:
         click.echo(json.dumps({"summary": summary, "tunes": [r.to_dict() for r in reports]}))
     else:
-        if verbose:
-            for r in reports:
-                flags = ["valid" if r.valid else "INVALID", "bars ok" if r.bars_ok else "BARS"]
-                if r.novel is not None:
-                    flags.append("COPY" if r.copy else ("novel" if r.novel else "borrows 4 bars"))
-                detail = r.grammar_error or ""
-                click.echo(f"{r.position:4d} {r.title[:30]:30} {', '.join(flags)}  {detail}")
-        n = summary["tunes"]
-        judge = "abc2midi" if have_abc2midi() and not no_abc2midi else "musicgen grammar"
-        click.echo(f"tunes            {n} (skipped {summary['skipped']})")
-        click.echo(f"valid ({judge}) {summary['valid']}/{n}")
-        if "abc2midi_converts" in summary:
-            click.echo(f"abc2midi: notes  {summary['abc2midi_converts']}/{n}")
-            click.echo(f"abc2midi: clean  {summary['abc2midi_no_errors']}/{n}")
-        click.echo(f"bars fit meter   {summary['bars_ok']}/{n}")
-        click.echo(f"grammar accepts  {summary['grammar_ok']}/{n}")
-        if "novel" in summary:
-            click.echo(
-                f"novel (no 4-bar run shared) {summary['novel']}/{n}, copies {summary['copies']}"
-            )
+        for r in reports:
+            _echo_tune_check(r, verbose)
+        _echo_check_summary(summary)
     if summary["valid"] < summary["tunes"]:
         sys.exit(1)
+
+
+def _echo_tune_check(r, verbose: bool) -> None:
+    """One line per tune: verdicts, note count, first problem (all of them with -v)."""
+    flags = ["valid" if r.valid else "INVALID", "bars ok" if r.bars_ok else "BARS"]
+    if r.novel is not None:
+        flags.append("COPY" if r.copy else ("novel" if r.novel else "borrows 4 bars"))
+    problems = r.problems
+    first = f"  {problems[0]}" if problems and not verbose else ""
+    click.echo(f"{r.position:4d} {r.title[:30]:30} {', '.join(flags):22} {r.notes:5d} notes{first}")
+    if verbose:
+        for problem in problems:
+            click.echo(f"       {problem}")
+
+
+def _echo_check_summary(summary: dict) -> None:
+    n = summary["tunes"]
+
+    def rate(label: str, count: int) -> None:
+        click.echo(f"{label:30} {count:5d}/{n:<5d} {100 * count / max(n, 1):5.1f}%")
+
+    click.echo(f"tunes {n} (skipped {summary['skipped']}), notes {summary['notes']:,}")
+    rate("valid", summary["valid"])
+    rate(f"parses ({summary['judge']})", summary["parses"])
+    rate("headers X: T: K:", summary["headers_ok"])
+    rate("bars fit meter", summary["bars_ok"])
+    rate("grammar accepts", summary["grammar_ok"])
+    if "abc2midi_converts" in summary:
+        rate("abc2midi: notes", summary["abc2midi_converts"])
+        rate("abc2midi: no errors", summary["abc2midi_no_errors"])
+    if "novel" in summary:
+        rate("novel (no 4-bar run shared)", summary["novel"])
+        rate("copies", summary["copies"])

@@ -1,10 +1,13 @@
 """Is a tune any good as ABC?  Validity, bar lengths and novelty, judged tune by tune.
 
-Three independent views:
+Independent views:
+- the headers ABC 2.1 requires (`REQUIRED_HEADERS`), and musicgen's own reader
+  (`musicgen.notes`): does the tune give notes, and how many are written;
 - abc2midi (abcMIDI, Debian package ``abcmidi``), when installed: does an independent ABC
   implementation turn the tune into MIDI with notes, does it print error lines, and does it
   warn that a bar's length disagrees with the meter;
-- musicgen's own grammar (`musicgen.grammar`): syntax plus bar lengths;
+- musicgen's grammar (`musicgen.grammar`): syntax plus bar lengths, the judge of bar
+  lengths when abc2midi is missing;
 - novelty against a reference corpus: no run of 4 consecutive bars shared with any of its
   tunes, and no tune copied whole.
 """
@@ -22,6 +25,7 @@ from pathlib import Path
 from musicgen.abc import Tune
 
 NGRAM = 4  # consecutive bars that count as a borrowed phrase
+REQUIRED_HEADERS = ("X", "T", "K")  # ABC 2.1: X: first, then T:; K: ends the header
 _BAR_SPLIT = re.compile(r"::|:*\|+[\]:]*|\[?\|:?|\]")
 _ENDING = re.compile(r"^\[?\d+")
 
@@ -46,13 +50,36 @@ class TuneReport:
     abc2midi: Abc2MidiResult | None  # None: abc2midi not installed
     novel: bool | None  # None: no reference corpus given
     copy: bool | None  # the whole body appears in the reference corpus
+    missing_headers: tuple[str, ...] = ()  # of REQUIRED_HEADERS
+    notes: int = 0  # notes written in the body (chord notes each count)
+    read_error: str | None = None  # why musicgen cannot play it; None: it can
 
     @property
-    def valid(self) -> bool:
-        """Valid ABC: abc2midi converts it without errors (our grammar if it is missing)."""
+    def parses(self) -> bool:
+        """An ABC reader accepts it: abc2midi without errors (our grammar if it is missing)."""
         if self.abc2midi is not None:
             return self.abc2midi.converts and not self.abc2midi.errors
         return self.grammar_error is None
+
+    @property
+    def valid(self) -> bool:
+        """Valid ABC: it parses, has the required headers, and musicgen can play its notes."""
+        return self.parses and not self.missing_headers and self.read_error is None
+
+    @property
+    def problems(self) -> list[str]:
+        """What is wrong, most important first; empty for a tune that is valid with good bars."""
+        found = [f"no {name}: header" for name in self.missing_headers]
+        if self.read_error is not None:
+            found.append(self.read_error)
+        if self.abc2midi is not None:
+            found += list(self.abc2midi.errors)
+            found += [_bar_warning(line) for line in self.abc2midi.bar_warnings]
+            if not self.abc2midi.converts and not self.abc2midi.errors:
+                found.append("abc2midi wrote no notes")
+        elif self.grammar_error is not None:
+            found.append(self.grammar_error)
+        return found
 
     @property
     def bars_ok(self) -> bool:
@@ -62,7 +89,18 @@ class TuneReport:
         return self.grammar_error is None
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"valid": self.valid, "bars_ok": self.bars_ok}
+        return asdict(self) | {
+            "parses": self.parses,
+            "valid": self.valid,
+            "bars_ok": self.bars_ok,
+            "problems": self.problems,
+        }
+
+
+def _bar_warning(line: str) -> str:
+    """abc2midi's "Warning in line-char 7-58 : Track 0 Bar 3 has ..." -> "Bar 3 has ..."."""
+    match = re.search(r"Bar \d+ has.*", line)
+    return match.group(0) if match else line.strip()
 
 
 def have_abc2midi() -> bool:
@@ -146,6 +184,7 @@ def check_tunes(
     use_abc2midi = use_abc2midi and have_abc2midi()
     reports = []
     for position, tune in enumerate(tunes, start=1):
+        notes, read_error = count_notes(tune.abc(position))
         reports.append(
             TuneReport(
                 position=position,
@@ -155,9 +194,26 @@ def check_tunes(
                 abc2midi=run_abc2midi(tune.abc(position)) if use_abc2midi else None,
                 novel=None if reference is None else reference.novel(tune.body),
                 copy=None if reference is None else reference.copy(tune.body),
+                missing_headers=tuple(h for h in REQUIRED_HEADERS if tune.get(h) is None),
+                notes=notes,
+                read_error=read_error,
             )
         )
     return reports
+
+
+def count_notes(abc: str) -> tuple[int, str | None]:
+    """Notes written in a tune (each chord note counts) and, if any, why it cannot play."""
+    from musicgen.errors import MidiError
+    from musicgen.events import Strike
+    from musicgen.notes import read_tune
+
+    try:
+        written = read_tune(abc)
+    except MidiError as exc:
+        return 0, str(exc)
+    notes = sum(len(e.sounds) for e in written.events if isinstance(e, Strike))
+    return notes, None if notes else "no notes to play"
 
 
 def summarize(reports: Sequence[TuneReport]) -> dict:
@@ -166,8 +222,11 @@ def summarize(reports: Sequence[TuneReport]) -> dict:
     out = {
         "tunes": n,
         "valid": sum(r.valid for r in reports),
+        "parses": sum(r.parses for r in reports),
+        "headers_ok": sum(not r.missing_headers for r in reports),
         "bars_ok": sum(r.bars_ok for r in reports),
         "grammar_ok": sum(r.grammar_error is None for r in reports),
+        "notes": sum(r.notes for r in reports),
     }
     if reports and reports[0].abc2midi is not None:
         out["abc2midi_converts"] = sum(r.abc2midi.converts for r in reports)

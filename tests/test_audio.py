@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import wave
 
+import mido
 import numpy as np
 import pytest
 
@@ -83,9 +84,9 @@ def test_plucked_not_a_steady_beep(tmp_path):
 
 def test_thirty_seconds_render_fast():
     notes = [(60 + i % 12, i * 0.25, 0.25) for i in range(120)]  # 30 s of eighth notes
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other jobs on a shared machine do not count
     samples = audio.synthesize(notes, 22050)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert len(samples) / 22050 == pytest.approx(30.0 + audio.TAIL, abs=0.01)
     assert np.max(np.abs(samples)) <= 1.0
 
@@ -100,3 +101,12 @@ def test_no_notes_is_a_midi_error(tmp_path):
 
 def test_renderer_names_one_of_two():
     assert audio.renderer() in ("fluidsynth", "built-in")
+
+
+def test_fluidsynth_gets_a_tail_after_the_last_note():
+    midi = tune_to_midi(LONG_A)
+    tempo = next(m.tempo for t in midi.tracks for m in t if m.type == "set_tempo")
+    longer = audio.with_tail(midi)
+    assert longer.length == pytest.approx(midi.length + audio.TAIL, abs=0.01)
+    assert read_notes(longer) == read_notes(midi) and tempo == mido.bpm2tempo(104)
+    assert midi.tracks[1][-1].time == 0  # the original is left alone

@@ -5,6 +5,7 @@ from musicgen.quality import (
     NoveltyIndex,
     bars_of,
     check_tunes,
+    count_notes,
     have_abc2midi,
     run_abc2midi,
     summarize,
@@ -66,3 +67,26 @@ def test_check_tunes_without_abc2midi_uses_the_grammar():
     reports = check_tunes(tunes, use_abc2midi=False)
     assert [r.valid for r in reports] == [True, False]
     assert reports[0].abc2midi is None and reports[0].novel is None
+
+
+def test_reports_count_notes_and_flag_missing_headers():
+    text = JIG + "\nT:No Number\nM:C\nL:1/8\nK:D\nABcd [DFA]4|]\n"
+    reports = check_tunes(parse_abc(text)[0], use_abc2midi=False)
+    assert [r.notes for r in reports] == [16, 7]  # a chord's notes each count
+    assert [r.missing_headers for r in reports] == [(), ("X",)]
+    assert [r.valid for r in reports] == [True, False]
+    assert reports[1].problems[0] == "no X: header"  # then the grammar's complaint
+    assert summarize(reports)["headers_ok"] == 1
+
+
+def test_count_notes_reports_why_a_tune_cannot_play():
+    assert count_notes("X:1\nT:t\nK:C\nz4|\n") == (0, "no notes to play")
+    assert count_notes("X:1\nT:Reel\nABcd|\n") == (0, "tune 'Reel': no K: field before the music")
+
+
+@needs_abc2midi
+def test_bar_warnings_become_problems_naming_the_bar():
+    (tune,), _ = parse_abc("X:1\nT:t\nM:6/8\nL:1/8\nK:G\nGAB c2d|e3 d2|cBA G3|]\n")
+    (report,) = check_tunes([tune])
+    assert report.valid and not report.bars_ok
+    assert report.problems == ["Bar 1 has 5 time units while the time signature has 6"]
