@@ -3,6 +3,10 @@
 Parsing is pure (`parse_abc` takes text, returns tunes); only `read_corpus` touches the
 disk.  A tune is split off at an ``X:`` line or a blank line, as the ABC standard says;
 ``X:`` numbers are kept but never used as keys, because real files restart them.
+
+Input from anywhere is expected: a tune with bytes that are not UTF-8, NUL or other control
+characters, or absurd length is skipped and reported (file, line, reason) while the good
+tunes around it still load; only a file with no tune at all is an error.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ _FIELD_RE = re.compile(r"^([A-Za-z+]):(.*)$")
 _NOTE_RE = re.compile(r"[A-Ga-g]")
 _QUOTED_RE = re.compile(r'"[^"]*"')
 _BANG_DECORATION_RE = re.compile(r"![^!\s|]+!")
+_TRAILING_BANGS_RE = re.compile(r"[!\s]*\Z")
+# Characters no ABC tune contains: C0 controls other than tab/newline (the model's tune
+# markers are among them), and lone surrogates (how `read_text` keeps bytes not UTF-8).
+_BAD_CHAR_RE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")
+# 9x the longest of the 13,000 tunes in the bundled and music21 corpora (2,277): a longer
+# "tune" is a broken file (a lost newline, a concatenation), and costs minutes downstream.
+MAX_TUNE_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -78,10 +89,12 @@ class Skipped:
     """A block of input that was not loaded, and why."""
 
     source: str
-    line: int
+    line: int  # 0: the whole file (unreadable, or binary)
     reason: str
 
     def __str__(self) -> str:
+        if not self.line:  # a whole file (line 0): unreadable or binary
+            return f"{self.source}: {self.reason}"
         return f"{self.source}:{self.line}: {self.reason}"
 
 
@@ -129,8 +142,13 @@ def normalize_line(line: str) -> str:
     if comment >= 0:
         line = line[:comment]
     line = line.replace("\t", " ").rstrip()
-    while line.endswith("!") and _BANG_DECORATION_RE.sub("", line).endswith("!"):
-        line = line[:-1].rstrip()
+    if line.endswith("!"):
+        # The trailing run of "!" and blanks goes, except a first "!" that closes a
+        # decoration.  One pass: a line of a million "!" must stay cheap.
+        cut = _TRAILING_BANGS_RE.search(line).start()
+        if any(m.end() - 1 == cut for m in _BANG_DECORATION_RE.finditer(line)):
+            cut += 1
+        line = line[:cut].rstrip()
     return line
 
 
@@ -154,12 +172,13 @@ def parse_abc(text: str, source: str = "<string>") -> tuple[list[Tune], list[Ski
     """
     tunes: list[Tune] = []
     skipped: list[Skipped] = []
-    blocks = list(_blocks(text.replace("\r\n", "\n").replace("\r", "\n")))
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    blocks = list(_blocks(text))
     for index, (start, lines) in enumerate(blocks):
         if not lines:
             continue  # merged into the block before it
         nxt = blocks[index + 1][1] if index + 1 < len(blocks) else []
-        if lines[-1].startswith("K:") and nxt and not _FIELD_RE.match(nxt[0]):
+        if lines[-1][1].startswith("K:") and nxt and not _FIELD_RE.match(nxt[0][1]):
             # A blank line between the header and the music: common in real files.
             lines = lines + nxt
             blocks[index + 1] = (blocks[index + 1][0], [])
@@ -172,8 +191,8 @@ def parse_abc(text: str, source: str = "<string>") -> tuple[list[Tune], list[Ski
 
 
 def _blocks(text: str):
-    """Yield (first line number, normalized lines) of each block of the text."""
-    block: list[str] = []
+    """Yield (first line number, [(line number, normalized line)...]) of each block."""
+    block: list[tuple[int, str]] = []
     start = 0
     for number, raw in enumerate(text.split("\n"), start=1):
         line = normalize_line(raw)
@@ -189,29 +208,47 @@ def _blocks(text: str):
         if not block:
             start = number
         if line:
-            block.append(line)
+            block.append((number, line))
     if block:
         yield start, block
 
 
-def _parse_block(lines: list[str], source: str, start: int) -> tuple[Tune | None, str | None]:
+def _parse_block(
+    lines: list[tuple[int, str]], source: str, start: int
+) -> tuple[Tune | None, str | None]:
+    for number, line in lines:
+        bad = _BAD_CHAR_RE.search(line)
+        if bad:
+            return None, _bad_char_reason(bad.group(), number)
     fields: list[tuple[str, str]] = []
-    for index, line in enumerate(lines):
+    for index, (number, line) in enumerate(lines):
         match = _FIELD_RE.match(line)
         if not match:
             if not fields:
                 return None, "no header: a block of text without X:/K: fields (not a tune)"
-            return None, f"no K: field before the music at line {start + index}"
+            return None, f"no K: field before the music at line {number}"
         name, value = match.group(1), match.group(2).strip()
         fields.append((name, value))
         if name == "K":
-            body = "\n".join(_tidy_field(line) for line in lines[index + 1 :])
+            size = sum(len(line) + 1 for _, line in lines)
+            if size > MAX_TUNE_CHARS:
+                return None, f"{size:,} characters long: not one tune (limit {MAX_TUNE_CHARS:,})"
+            body = "\n".join(_tidy_field(line) for _, line in lines[index + 1 :])
             if not has_notes(body):
                 return None, "no notes after the K: field"
             return Tune(tuple(fields), body, source, start), None
     if len(fields) == 1 and fields[0][0] != "X":
         return None, f"no K: field (only a stray {fields[0][0]}: line)"
     return None, "no K: field"
+
+
+def _bad_char_reason(char: str, line: int) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+        return f"not UTF-8 text at line {line} (byte 0x{code - 0xDC00:02x})"
+    if code == 0:
+        return f"NUL byte at line {line} (binary data, not text)"
+    return f"control character U+{code:04X} at line {line} (not ABC text)"
 
 
 def _tidy_field(line: str) -> str:
@@ -235,22 +272,31 @@ def find_abc_files(paths) -> list[Path]:
 
 
 def read_text(path: Path) -> str:
-    """Read a file as UTF-8 text, with errors that name the file and the bad byte."""
+    """Read a file as UTF-8 text; bytes that are not UTF-8 become U+DC80..U+DCFF.
+
+    Keeping them (``surrogateescape``) instead of failing lets `parse_abc` skip just the
+    tunes that hold them; `binary_reason` says whether the whole file is binary.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not data.strip():
         raise CorpusError(f"{path}: file is empty")
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def binary_reason(text: str) -> str | None:
+    """Why text from `read_text` is not a text file (its first bad byte, with the byte
+    offset in the file), or None if it is text."""
+    data = text.encode("utf-8", errors="surrogateescape")
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CorpusError(
-            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
+        return f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
     if "\x00" in text:
-        raise CorpusError(f"{path}: not a text file (NUL byte at offset {text.index(chr(0))})")
-    return text.removeprefix("\ufeff")
+        return f"not a text file (NUL byte at offset {data.index(0)})"
+    return None
 
 
 def read_corpus(paths) -> Corpus:
@@ -278,6 +324,12 @@ def read_corpus(paths) -> Corpus:
             skipped.append(Skipped(str(path), 0, str(exc).split(": ", 1)[1]))
             continue
         found, bad = parse_abc(text, str(path))
+        problem = None if found else binary_reason(text)
+        if problem:  # nothing but binary: one reason for the file, not one per block
+            if path in named:
+                raise CorpusError(f"{path}: {problem}")
+            skipped.append(Skipped(str(path), 0, problem))
+            continue
         if not found and path in named and len(files) == 1:
             plural = "s" if len(bad) != 1 else ""
             reasons = (
@@ -289,5 +341,9 @@ def read_corpus(paths) -> Corpus:
         tunes.extend(found)
         skipped.extend(bad)
     if not tunes:
-        raise CorpusError(f"{', '.join(map(str, paths))}: no tunes found in {len(files)} files")
+        plural = "s" if len(files) != 1 else ""
+        first = f" (first skipped: {skipped[0]})" if skipped else ""
+        raise CorpusError(
+            f"{', '.join(map(str, paths))}: no tunes found in {len(files)} file{plural}{first}"
+        )
     return Corpus(tuple(tunes), tuple(skipped), tuple(str(p) for p in files))

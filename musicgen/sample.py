@@ -106,6 +106,11 @@ class Sampler:
         primer_ids = self._check_primer(config.primer)
         if config.temperature <= 0:
             raise SampleError("temperature must be > 0")
+        if len(config.primer) >= config.max_chars:  # every tune would be cut in the primer
+            raise SampleError(
+                f"the primer is {len(config.primer):,} characters, --max-chars "
+                f"{config.max_chars:,}: raise --max-chars or shorten the primer"
+            )
         return self._generate(config, primer_ids)
 
     def _generate(self, config: SampleConfig, primer_ids: list[int]) -> Iterator[Sampled]:
