@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -63,7 +62,7 @@ class Checkpointer(keras.callbacks.Callback):
         self.history = [r for r in self.history if r["epoch"] <= epoch] + [row]
         rundir.write_history(self.run_dir, self.history)
         write_loss_plot(self.run_dir, self.history)
-        self._save_resume_point(epoch + 1)
+        rundir.save_resume_point(self.model, self.run_dir, epoch + 1)
         self.last_epoch = epoch + 1
         if self.report:
             self.report(
@@ -76,12 +75,6 @@ class Checkpointer(keras.callbacks.Callback):
             self._inference = build_model(self.model_config)
         self._inference.set_weights(self.model.get_weights())
         rundir.save_model(self._inference, self.run_dir / rundir.MODEL_FILE)
-
-    def _save_resume_point(self, epochs_done):
-        folder = self.run_dir / rundir.RESUME_DIR
-        folder.mkdir(exist_ok=True)
-        rundir.atomic_write(folder / rundir.RESUME_WEIGHTS, self.model.save_weights)
-        rundir.write_text(folder / rundir.RESUME_STATE, json.dumps({"epoch": epochs_done}))
 
 
 class ProgressBar(keras.callbacks.Callback):
