@@ -3,6 +3,9 @@
 The train/validation split is by tune, never by window, so no validation tune leaks into
 training through an overlapping window.  Windows are cut from one concatenated id stream
 (``BOS tune EOS BOS tune EOS ...``); the target is the input shifted by one character.
+They either tile the stream end to end, or start at each tune's ``BOS`` and every
+`seq_len` characters after it, so that every tune's headers are learned from the zero
+LSTM state the sampler starts from (`window_starts`).
 """
 
 from __future__ import annotations
@@ -36,14 +39,40 @@ def split_tunes(
 
 def encode_stream(tunes: Sequence[Tune], vocab: Vocab) -> np.ndarray:
     """All tunes as one int32 stream of ids: ``BOS text EOS`` per tune."""
-    if not tunes:
+    return encode_texts([t.text() for t in tunes], vocab)
+
+
+def encode_texts(texts: Sequence[str], vocab: Vocab) -> np.ndarray:
+    """Tune texts (as `Tune.text` gives them) as one int32 stream: ``BOS text EOS`` each."""
+    if not texts:
         return np.zeros(0, dtype=np.int32)
-    return np.concatenate([vocab.encode_tune(t.text()) for t in tunes])
+    return np.concatenate([vocab.encode_tune(text) for text in texts])
 
 
 def window_count(stream_len: int, seq_len: int) -> int:
     """How many non-overlapping (input, target) windows of `seq_len` fit in a stream."""
     return max(0, (stream_len - 1) // seq_len)
+
+
+def tune_starts(texts: Sequence[str]) -> np.ndarray:
+    """Offset of each tune's ``BOS`` in the stream `encode_texts` makes of `texts`."""
+    lengths = [len(text) + 2 for text in texts]  # BOS text EOS
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+
+
+def window_starts(stream_len: int, seq_len: int, starts: np.ndarray | None = None) -> np.ndarray:
+    """First index of each (input, target) window of `seq_len` in a stream.
+
+    Without `starts`, windows tile the stream end to end.  With `starts` (tune offsets),
+    each tune gets windows at its ``BOS`` and every `seq_len` after, up to its end; the
+    last may run on into the next tune, whose own first window then overlaps it.
+    """
+    if starts is None:
+        return np.arange(window_count(stream_len, seq_len), dtype=np.int64) * seq_len
+    ends = np.append(starts[1:], stream_len)
+    out = [np.arange(a, max(a + 1, b - 1), seq_len) for a, b in zip(starts, ends, strict=True)]
+    first = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    return first[first + seq_len + 1 <= stream_len]
 
 
 def make_dataset(
@@ -54,23 +83,25 @@ def make_dataset(
     shuffle: bool,
     seed: int = 0,
     drop_remainder: bool = False,
+    starts: np.ndarray | None = None,
 ):
     """A ``tf.data.Dataset`` of (input, target) int32 batches of shape (B, seq_len).
 
-    Windows are non-overlapping slices of `ids`; with `shuffle` the window order changes
-    every epoch, reproducibly for a given `seed`.
+    Windows are slices of `ids` placed by `window_starts` (tiling the stream, or from
+    each of the tune offsets `starts`); with `shuffle` the window order changes every
+    epoch, reproducibly for a given `seed`.
     """
     import tensorflow as tf
 
-    n = window_count(len(ids), seq_len)
+    first = window_starts(len(ids), seq_len, starts)
+    n = len(first)
     if n == 0:
         raise TrainError(
             f"not enough text for one window of {seq_len} characters "
             f"({len(ids)} ids); use a smaller --seq-len or more tunes"
         )
     # (n, seq_len + 1): each row holds an input window and its target, shifted by one.
-    starts = np.arange(n) * seq_len
-    rows = ids[starts[:, None] + np.arange(seq_len + 1)[None, :]]
+    rows = ids[first[:, None] + np.arange(seq_len + 1)[None, :]]
     ds = tf.data.Dataset.from_tensor_slices(rows)
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)

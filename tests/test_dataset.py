@@ -54,3 +54,18 @@ def test_shuffle_is_seeded():
 def test_too_little_text_is_a_clear_error():
     with pytest.raises(TrainError, match="not enough text for one window of 100"):
         make_dataset(np.zeros(50, dtype=np.int32), 100, 8, shuffle=False)
+
+
+def test_tune_aligned_windows_start_at_every_bos(tiny_tunes):
+    from musicgen.dataset import tune_starts, window_starts
+
+    vocab = Vocab.from_texts(t.text() for t in tiny_tunes)
+    ids = encode_stream(tiny_tunes, vocab)
+    starts = tune_starts([t.text() for t in tiny_tunes])
+    assert (ids[starts] == vocab.bos).all() and len(starts) == len(tiny_tunes)
+    first = window_starts(len(ids), 64, starts)
+    assert set(starts[starts + 65 <= len(ids)]) <= set(first)  # each tune opens a window
+    assert (first + 65 <= len(ids)).all()
+    assert len(first) > window_count(len(ids), 64)  # tune ends overlap the next tune
+    rows = next(make_dataset(ids, 64, 500, shuffle=False, starts=starts).as_numpy_iterator())[0]
+    assert (rows[:, 0] == vocab.bos).sum() == (starts + 65 <= len(ids)).sum()

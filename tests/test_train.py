@@ -192,3 +192,23 @@ def test_settings_that_cannot_fit_in_memory_are_refused_up_front(tmp_path, tiny_
     with pytest.raises(TrainError, match=r"--batch-size 100000 x --seq-len 10000 .* GiB"):
         train(tiny_tunes, tmp_path / "run", SMALL, huge, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_transpose_adds_copies_of_training_tunes_only(tmp_path, tiny_tunes):
+    from musicgen.train import training_texts
+    from musicgen.transpose import transpose_tune
+
+    train_tunes = tiny_tunes[:5]
+    texts = training_texts(train_tunes, TrainConfig(transpose=2, seed=4))
+    assert len(texts) == 15 and texts[::3] == [t.text() for t in train_tunes]
+    assert texts[1] in {transpose_tune(texts[0], s) for s in (-5, -2, 2, 5)}
+    assert training_texts(train_tunes, TrainConfig(transpose=2, seed=4)) == texts  # seeded
+    result = train(
+        tiny_tunes,
+        tmp_path / "run",
+        ModelConfig(vocab_size=0, embedding_dim=8, units=16, layers=1, dropout=0.0),
+        TrainConfig(epochs=1, batch_size=8, seq_len=32, transpose=1, windows="tunes"),
+        progress=False,
+    )
+    assert result.epochs_done == 1
+    assert rundir.load_run(tmp_path / "run").train_config["transpose"] == 1
