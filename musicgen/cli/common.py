@@ -1,0 +1,89 @@
+"""What every ``musicgen`` command shares: error handling, quiet imports, default paths.
+
+Library errors (`MusicgenError`) become one-line messages with exit code 1; bad options
+exit 2 (click's usage errors).  TensorFlow and music21 are imported inside the commands
+that need them, so ``musicgen --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from musicgen.errors import MusicgenError
+from musicgen.model import ModelConfig
+from musicgen.sample import SampleConfig
+from musicgen.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_CORPUS = ROOT / "data" / "abc_tunes"
+DEFAULT_RUN = ROOT / "checkpoints" / "default"
+# Option defaults come from the configs, so they are stated (and explained) once.
+_M, _T, _S = ModelConfig(vocab_size=0), TrainConfig(), SampleConfig()
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) hidden.
+
+    Those lines are written to file descriptor 2 before TensorFlow's log level applies,
+    so stderr is pointed at /dev/null for the import alone.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def handle_errors(command):
+    """Turn library errors into a one-line message and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except MusicgenError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a disk or permission failure no library call named
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _corpus_paths(corpus: tuple[str, ...]) -> list[str]:
+    return list(corpus) if corpus else [str(DEFAULT_CORPUS)]
+
+
+def _report_skipped(corpus_data) -> None:
+    if corpus_data.skipped:
+        click.echo(f"skipped {len(corpus_data.skipped)} tunes:", err=True)
+        for skip in corpus_data.skipped[:10]:
+            click.echo(f"  {skip}", err=True)
+        if len(corpus_data.skipped) > 10:
+            click.echo(f"  ... and {len(corpus_data.skipped) - 10} more", err=True)
+
+
+def _grammar_factory():
+    """The ABC grammar used to constrain sampling, when it is available."""
+    try:
+        from musicgen.grammar import AbcGrammar
+    except ImportError:
+        return None
+    return AbcGrammar
