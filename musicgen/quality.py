@@ -118,7 +118,8 @@ def run_abc2midi(abc: str) -> Abc2MidiResult:
             done = subprocess.run(
                 ["abc2midi", str(source), "-o", str(target)],
                 capture_output=True,
-                text=True,
+                encoding="utf-8",
+                errors="replace",  # abc2midi echoes bad input byte by byte
                 timeout=30,
             )
             output = (done.stdout + done.stderr).splitlines()

@@ -59,7 +59,8 @@ def write_svg(abc: str, path) -> None:
         done = subprocess.run(
             ["abcm2ps", "-q", "-g", "-O", str(Path(tmp) / "tune.svg"), str(source)],
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="replace",  # its messages may quote bad input byte by byte
             timeout=ABCM2PS_TIMEOUT,
         )
         pages = sorted(Path(tmp).glob("tune*.svg"))  # -g numbers its files: tune001.svg
