@@ -49,6 +49,15 @@ def encode_texts(texts: Sequence[str], vocab: Vocab) -> np.ndarray:
     return np.concatenate([vocab.encode_tune(text) for text in texts])
 
 
+def tune_context(vocab: Vocab, windows: str) -> list[int]:
+    """The ids a tune is sampled and scored after, from the zero LSTM state.
+
+    It is what training put there: with ``windows="tunes"`` a window opens at each tune's
+    ``BOS``; with ``"stream"`` a tune only ever follows the previous tune's ``EOS``.
+    """
+    return [vocab.bos] if windows == "tunes" else [vocab.eos, vocab.bos]
+
+
 def window_count(stream_len: int, seq_len: int) -> int:
     """How many non-overlapping (input, target) windows of `seq_len` fit in a stream."""
     return max(0, (stream_len - 1) // seq_len)

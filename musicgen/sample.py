@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musicgen.dataset import tune_context
 from musicgen.errors import GrammarError, SampleError
 from musicgen.rundir import Run
 from musicgen.vocab import BOS, EOS, describe
@@ -97,6 +98,8 @@ class Sampler:
         self.state_shape = (2 * config.layers, config.units)
         self.grammar_factory = grammar_factory
         self._step = make_step_fn(run.model, config)
+        # What training put before a tune at the zero state: BOS, or EOS then BOS.
+        self.context = tune_context(self.vocab, run.train_config.get("windows", "stream"))
 
     def generate(self, config: SampleConfig) -> Iterator[Sampled]:
         """Yield `config.n` tunes in the order they finish (each knows its index).
@@ -117,7 +120,7 @@ class Sampler:
         batch = max(1, min(config.batch_size, config.n))
         layers2, units = self.state_shape
         states = np.zeros((layers2, batch, units), np.float32)  # (2*layers, B, units)
-        tokens = np.full(batch, self.vocab.eos, np.int32)
+        tokens = np.full(batch, self.context[0], np.int32)
         slots: list[_Slot | None] = [None] * batch
         next_index = 0
         finished = 0
@@ -126,7 +129,7 @@ class Sampler:
                 if slots[b] is None and next_index < config.n:
                     slots[b] = self._new_slot(next_index, config, primer_ids)
                     states[:, b, :] = 0.0
-                    tokens[b] = self.vocab.eos  # tune-boundary context: EOS, then BOS
+                    tokens[b] = self.context[0]  # then the rest of the context, forced
                     next_index += 1
             logits, new_states = self._step(tokens, states)
             logits = logits.numpy()  # (B, vocab)
@@ -155,7 +158,7 @@ class Sampler:
         if config.constrain and self.grammar_factory is not None:
             grammar = self.grammar_factory(self.vocab.chars)
         rng = np.random.default_rng([config.seed, index])
-        return _Slot(index, rng, [self.vocab.bos, *primer_ids], grammar)
+        return _Slot(index, rng, [*self.context[1:], *primer_ids], grammar)
 
     def _check_primer(self, primer: str) -> list[int]:
         unknown = self.vocab.unknown(primer)
