@@ -503,7 +503,8 @@ class GrammarTables:
                 arg="endm", sect=False, closed=False, cur=0, cin=0, after=0, e1=ch == "1"
             )
         if p not in _NEED_NOTE and p != "endm" and not s.tup:
-            if ch == "|":
+            # [| : none in the corpus, and abc2midi misreads a pickup's repeat after it.
+            if ch == "|" and self.lenient:
                 return self._bar(s._replace(mode="BAR", arg=("[", p == "ls")), ch)
             # Inline [K:] [M:] fields: none in the corpus, so strict mode writes none.
             if ch in "KM" and "]" in self.alphabet and (ch == "K" or s.cur == 0) and self.lenient:
