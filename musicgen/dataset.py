@@ -49,13 +49,16 @@ def encode_texts(texts: Sequence[str], vocab: Vocab) -> np.ndarray:
     return np.concatenate([vocab.encode_tune(text) for text in texts])
 
 
-def tune_context(vocab: Vocab, windows: str) -> list[int]:
+def tune_context(vocab: Vocab, train_config: dict) -> list[int]:
     """The ids a tune is sampled and scored after, from the zero LSTM state.
 
-    It is what training put there: with ``windows="tunes"`` a window opens at each tune's
-    ``BOS``; with ``"stream"`` a tune only ever follows the previous tune's ``EOS``.
+    It is what training put there (`train_config` as a run dir stores it): with
+    ``windows="tunes"`` a window opens at each tune's ``BOS``; with ``"stream"`` (and in
+    runs from before the option, or the lab's) a tune only ever follows an ``EOS``.
     """
-    return [vocab.bos] if windows == "tunes" else [vocab.eos, vocab.bos]
+    if train_config.get("windows", "stream") == "tunes":
+        return [vocab.bos]
+    return [vocab.eos, vocab.bos]
 
 
 def window_count(stream_len: int, seq_len: int) -> int:

@@ -36,7 +36,7 @@ class Evaluation:
 def evaluate(run: Run, tunes: Sequence[Tune], batch_size: int = 32) -> Evaluation:
     """Score `tunes` with the run's model; tunes it cannot encode are skipped and listed."""
     vocab = run.vocab
-    context = tune_context(vocab, run.train_config.get("windows", "stream"))  # ends in BOS
+    context = tune_context(vocab, run.train_config)  # ends in BOS
     encoded: list[np.ndarray] = []
     skipped: list[Skipped] = []
     for tune in tunes:

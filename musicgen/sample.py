@@ -99,7 +99,7 @@ class Sampler:
         self.grammar_factory = grammar_factory
         self._step = make_step_fn(run.model, config)
         # What training put before a tune at the zero state: BOS, or EOS then BOS.
-        self.context = tune_context(self.vocab, run.train_config.get("windows", "stream"))
+        self.context = tune_context(self.vocab, run.train_config)
 
     def generate(self, config: SampleConfig) -> Iterator[Sampled]:
         """Yield `config.n` tunes in the order they finish (each knows its index).
