@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 RUN ?= checkpoints/default
 N ?= 5
 
-.PHONY: help install test lint train checkpoint demo sample bench clean
+.PHONY: help install test lint train checkpoint demo sample bench clean studio screenshot
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ sample: $(STAMP)  ## sample N tunes from RUN into out/sample
 
 bench: $(STAMP)  ## speed benchmarks, as ratios against a lab-style reference loop
 	$(BIN)/musicgen bench
+
+studio: $(STAMP)  ## serve the studio page (generate, hear, edit, keep) on http://127.0.0.1:8000/
+	$(BIN)/musicgen studio --run $(RUN)
+
+screenshot: $(STAMP)  ## redraw docs/studio.png (the README's picture) in headless chromium
+	STUDIO_SCREENSHOT=docs/studio.png $(BIN)/pytest -q tests/test_studio_browser.py -k screenshot
 
 clean:  ## remove generated output (keeps .venv and checkpoints)
 	rm -rf out runs .pytest_cache .ruff_cache

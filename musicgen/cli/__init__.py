@@ -13,6 +13,7 @@ from musicgen import __version__
 from musicgen.cli.common import _grammar_factory, _quiet_tensorflow, handle_errors
 from musicgen.cli.corpus import check, data
 from musicgen.cli.music import render, sample
+from musicgen.cli.studio import studio
 from musicgen.cli.training import bench, evaluate, lab_train, train
 
 __all__ = ["main", "handle_errors", "_quiet_tensorflow", "_grammar_factory"]
@@ -24,5 +25,5 @@ def main() -> None:
     """Learn folk tunes in ABC notation and write new ones as ABC and MIDI."""
 
 
-for command in (train, data, sample, render, evaluate, check, bench, lab_train):
+for command in (train, data, sample, render, evaluate, check, bench, lab_train, studio):
     main.add_command(command)
