@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 from musicgen.errors import CorpusError
+
+# meter_fraction and default_unit_length are re-exported: callers import them from here.
+from musicgen.theory import default_unit_length, meter_fraction, strip_comment  # noqa: F401
 
 # Header fields every tune text is rebuilt with, in this order (K: must close a header).
 CANONICAL_FIELDS = ("M", "L", "K")
@@ -107,41 +109,13 @@ class Corpus:
     files: tuple[str, ...] = field(default_factory=tuple)
 
 
-def default_unit_length(meter: str) -> str:
-    """ABC 2.1 rule: L: defaults to 1/16 below a meter of 3/4, else 1/8."""
-    value = meter_fraction(meter)
-    if value is not None and value < Fraction(3, 4):
-        return "1/16"
-    return "1/8"
-
-
-def meter_fraction(meter: str) -> Fraction | None:
-    """The bar length of an ``M:`` value in whole notes (``C`` is 4/4), or None if free."""
-    meter = meter.strip()
-    if meter in ("C", "C|"):
-        return Fraction(4, 4) if meter == "C" else Fraction(2, 2)
-    match = re.fullmatch(r"\(?([\d+]+)\)?\s*/\s*(\d+)", meter)
-    if not match:
-        return None
-    numerator = sum(int(part) for part in match.group(1).split("+") if part)
-    denominator = int(match.group(2))
-    if numerator <= 0 or denominator <= 0:
-        return None
-    return Fraction(numerator, denominator)
-
-
 def normalize_line(line: str) -> str:
     """Drop a ``%`` comment, turn tabs into spaces, strip trailing blanks and ``!`` markers.
 
     A ``!`` at the end of a body line is the old line-break marker (music21 mishandles it);
     a ``!`` that closes a ``!decoration!`` is kept.
     """
-    comment = line.find("%")
-    while comment > 0 and line[comment - 1] == "\\":  # \% is a literal percent sign
-        comment = line.find("%", comment + 1)
-    if comment >= 0:
-        line = line[:comment]
-    line = line.replace("\t", " ").rstrip()
+    line = strip_comment(line).replace("\t", " ").rstrip()
     if line.endswith("!"):
         # The trailing run of "!" and blanks goes, except a first "!" that closes a
         # decoration.  One pass: a line of a million "!" must stay cheap.

@@ -33,8 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from musicgen.abc import meter_fraction
 from musicgen.errors import GrammarError
+from musicgen.theory import MODE_NAMES, meter_fraction
 from musicgen.vocab import EOS
 
 __all__ = ["EOS", "AbcGrammar", "GrammarTables", "accepts", "first_error"]
@@ -42,17 +42,7 @@ __all__ = ["EOS", "AbcGrammar", "GrammarTables", "accepts", "first_error"]
 TICKS = 8  # ticks per unit length L: the shortest note written is L/8 (``A/8``)
 # Meters a folk tune uses; M:1/8 or M:13/16 would be legal ABC but, sampled, mean nonsense.
 _METERS = frozenset("C C| none 2/2 3/2 4/2 2/4 3/4 4/4 5/4 6/4 3/8 5/8 6/8 7/8 9/8 12/8".split())
-_MODES = (
-    "Major",
-    "Minor",
-    "Dorian",
-    "Mixolydian",
-    "Lydian",
-    "Phrygian",
-    "Locrian",
-    "Aeolian",
-    "Ionian",
-)
+_MODES = MODE_NAMES  # the table lives in musicgen.theory
 # K: values: a tonic, then nothing, "m", a mode name after a space, or its 3-letter form.
 _KEYS = frozenset(
     tonic + mode

@@ -21,15 +21,16 @@ from pathlib import Path
 
 from musicgen.abc import normalize_line
 from musicgen.errors import MidiError, OutputError
+from musicgen.lexer import lex
 from musicgen.rundir import atomic_write
 
 log = logging.getLogger(__name__)
 
 ABCM2PS_TIMEOUT = 60  # seconds; a tune takes milliseconds
 # Inline fields music21 ignores inside a line; on a line of their own it honours them.
-_INLINE_FIELD_RE = re.compile(r"\[([KLMQ]):([^\]]*)\]")
-# A meter or unit length written before music on one line ("M:9/8 EDC|").
-_BARE_FIELD_RE = re.compile(r"^([ML]):\s*(C\|?|\d+/\d+)[ \t]+(?=\S)", re.MULTILINE)
+_OWN_LINE_FIELDS = frozenset("KLMQ")
+# The value of a meter or unit length written before music on one line ("M:9/8 EDC|").
+_BARE_VALUE_RE = re.compile(r"C\|?|\d+/\d+")
 
 
 def have_abcm2ps() -> bool:
@@ -105,7 +106,25 @@ def for_music21(abc: str) -> str:
     blank line would end the tune for it, so blank lines go, as do comments and the old
     ``!`` line-end markers (see `musicgen.abc.normalize_line`).
     """
-    text = _BARE_FIELD_RE.sub(r"\1:\2\n", abc)
-    lines = (normalize_line(line) for line in _INLINE_FIELD_RE.sub(r"\n\1:\2\n", text).split("\n"))
+    text = _fields_on_own_lines(abc)
+    lines = (normalize_line(line) for line in text.split("\n"))
     body = "\n".join(line for line in lines if line.strip())
     return f"%abc-2.1\n{body}\n"
+
+
+def _fields_on_own_lines(text: str, *, fields: bool = True) -> str:
+    """Inline ``[K:..]``/``[L:]``/``[M:]``/``[Q:]`` and bare ``M:9/8 EDC|`` split off."""
+    out = []
+    for token in lex(text, fields=fields):
+        words = token.value.split(maxsplit=1)
+        if token.kind == "inline_field" and token.name in _OWN_LINE_FIELDS:
+            out.append(f"\n{token.name}:{token.value}\n")
+        elif token.kind == "field" and token.name in "ML" and len(words) == 2:
+            if _BARE_VALUE_RE.fullmatch(words[0]):
+                rest = _fields_on_own_lines(words[1], fields=False)
+                out.append(f"{token.name}:{words[0]}\n{rest}")
+            else:
+                out.append(token.text)
+        else:
+            out.append(token.text)
+    return "".join(out)

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from musicgen.errors import TransposeError
+from musicgen.lexer import Token, lex_body
+from musicgen.theory import ACCIDENTALS, LETTERS, MODES, NATURAL
 
 # Fourth and whole-tone moves, both ways: every copy of a tune in G, D, A dorian, D
 # mixolydian or E dorian (nine tunes in ten of the corpus) lands in a key the corpus
@@ -27,29 +29,14 @@ from musicgen.errors import TransposeError
 # more than five semitones, so the tunes stay in their instruments' range.
 DEFAULT_SHIFTS = (-5, -2, 2, 5)
 
-_LETTERS = "CDEFGAB"
-_NATURAL = (0, 2, 4, 5, 7, 9, 11)  # semitones above C of each letter
 _FIFTHS = (0, 2, 4, -1, 1, 3, 5)  # each letter's major key on the circle of fifths
-# How many sharps a mode takes from its tonic's major key (first three letters count).
-_MODES = {"maj": 0, "ion": 0, "mix": -1, "dor": -2, "m": -3, "min": -3, "aeo": -3}
-_MODES |= {"phr": -4, "loc": -5, "lyd": 1}
-_ACCIDENTALS = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
-_WRITE = {value: text for text, value in _ACCIDENTALS.items()}
+_WRITE = {value: text for text, value in ACCIDENTALS.items()}
 _SIGNS = ("b", "", "#")  # how K: fields and chord symbols write flat, natural, sharp
 
 _FIELD_LINE_RE = re.compile(r"^([A-Za-z+]):(.*)$")  # as musicgen.abc reads field lines
 _MUSIC_AFTER_FIELD_RE = re.compile(r"[LM]:\s*(?:C\|?|\d+/\d+)\s+\S")  # "M:3/4 egdB|"
 _KEY_RE = re.compile(r"^(\s*)([A-G])([#b]?)(\s*)([A-Za-z]*)(.*)$", re.DOTALL)
-_TOKEN_RE = re.compile(
-    r"""(?P<quote>"[^"]*"?)                            # chord symbol or annotation
-    |(?P<keep>![^!\n]*!|\+[^+\s]*\+|%.*                # decoration, comment
-      |\[[A-Za-z]:[^\]]*\]                             # inline field
-      |(?<![A-Za-z])[LM]:\s*(?:C\|?|\d+/\d+)(?=\s|$)    # bare field: "M:3/4 egdB|"
-      |\(\d+(?::\d*){0,2})                             # tuplet: its colons are no bars
-    |(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<marks>[',]*)
-    |(?P<bar>[|:]|\[\d)""",
-    re.VERBOSE,
-)
+_BARE_FIELD_RE = re.compile(r"(?<![A-Za-z])[LM]:\s*(?:C\|?|\d+/\d+)(?=\s|$)")  # "M:3/4 eg"
 _CHORD_RE = re.compile(
     r"([A-G])([#b]?)((?:maj|min|dim|aug|sus|add|[mMo+\-#b()\d])*)(?:/([A-G])([#b]?))?"
 )
@@ -66,7 +53,7 @@ class Key:
     @property
     def sharps(self) -> int:
         """Sharps in the signature (negative: flats)."""
-        return _FIFTHS[self.letter] + 7 * self.alter + _MODES[self.mode]
+        return _FIFTHS[self.letter] + 7 * self.alter + MODES[self.mode]
 
     def signature(self) -> tuple[int, ...]:
         """The alteration the signature gives each letter, C to B."""
@@ -74,12 +61,12 @@ class Key:
         alters = [0] * 7
         order = "FCGDAEB" if n > 0 else "BEADGCF"
         for letter in order[: abs(n)]:
-            alters[_LETTERS.index(letter)] = 1 if n > 0 else -1
+            alters[LETTERS.index(letter)] = 1 if n > 0 else -1
         return tuple(alters)
 
     def tonic(self) -> str:
         """The tonic as a ``K:`` field writes it: ``F#``, ``Bb``, ``G``."""
-        return _LETTERS[self.letter] + _SIGNS[self.alter + 1]
+        return LETTERS[self.letter] + _SIGNS[self.alter + 1]
 
 
 def parse_key(value: str) -> Key:
@@ -97,9 +84,9 @@ def parse_key(value: str) -> Key:
     mode = word.lower() if word.lower() == "m" else word.lower()[:3]
     if not word or rest.startswith("="):
         mode = "maj"  # "K:G", "K:G clef=bass": no mode word, so major
-    if mode not in _MODES:
+    if mode not in MODES:
         raise TransposeError(f"K:{value.strip()}: unknown mode {word!r}")
-    return Key(_LETTERS.index(letter), _SIGNS.index(accidental) - 1, mode)
+    return Key(LETTERS.index(letter), _SIGNS.index(accidental) - 1, mode)
 
 
 def transpose_key(key: Key, semitones: int) -> tuple[Key, int]:
@@ -109,10 +96,10 @@ def transpose_key(key: Key, semitones: int) -> tuple[Key, int]:
     signature wins (at most six either way); a tie (6 sharps or 6 flats) goes to sharps,
     the side the fiddle-tune corpus lives on.
     """
-    target = _NATURAL[key.letter] + key.alter + semitones
+    target = NATURAL[key.letter] + key.alter + semitones
     best = None
     for letter in range(7):
-        alter = (target - _NATURAL[letter] + 6) % 12 - 6
+        alter = (target - NATURAL[letter] + 6) % 12 - 6
         if abs(alter) <= 1:
             new = Key(letter, alter, key.mode)
             if best is None or (abs(new.sharps), -new.sharps) < (abs(best.sharps), -best.sharps):
@@ -229,28 +216,41 @@ class _Writer:
         return match.group(1) + new.tonic() + value[match.end(3) :]
 
     def line(self, line: str, number: int) -> str:
-        return _TOKEN_RE.sub(lambda m: self._token(m, number), line)
+        """A music line rewritten token by token (`musicgen.lexer`); bare fields kept."""
+        out, at = [], 0
+        for field in [*_BARE_FIELD_RE.finditer(line), None]:
+            music = line[at : field.start() if field else len(line)]
+            for token in lex_body(music):
+                if token.text == '"':  # an unclosed quote: the rest is its text
+                    out.append(music[token.start :])
+                    break
+                out.append(self._token(token, number))
+            out.append(field.group(0) if field else "")
+            at = field.end() if field else at
+        return "".join(out)
 
-    def _token(self, match: re.Match, number: int) -> str:
-        token = match.group(0)
-        if match.group("bar"):
+    def _token(self, token: Token, number: int) -> str:
+        if token.kind in ("bar", "ending"):
             self.old_bar, self.new_bar, self.new_letter = {}, {}, {}
-        elif match.group("quote"):
-            return self._chord_symbol(token)
-        elif match.group("letter"):
-            return self._note(match)
-        elif token.startswith("[") and token[1] == "K":
-            return f"[K:{self.set_key(token[3:-1], number)}]"
-        return token
+        elif token.kind == "gchord":
+            return self._chord_symbol(token.text)
+        elif token.kind == "note":
+            return self._note(token)
+        elif token.kind == "chord":  # its notes moved; "[", ties, "]" and its length as written
+            return "[" + "".join(self._token(t, number) for t in lex_body(token.text[1:]))
+        elif token.kind == "inline_field" and token.name == "K":
+            return f"[K:{self.set_key(token.value, number)}]"
+        return token.text
 
-    def _note(self, match: re.Match) -> str:
-        letter, marks = match.group("letter"), match.group("marks")
-        octave = (5 if letter.islower() else 4) + marks.count("'") - marks.count(",")
-        step = 7 * octave + _LETTERS.index(letter.upper())
+    def _note(self, token: Token) -> str:
+        marks = abs(token.octave - token.letter.islower())  # its ' or , marks
+        length = token.text[len(token.accidental) + 1 + marks :]  # written as before
+        octave = 4 + token.octave
+        step = 7 * octave + LETTERS.index(token.letter.upper())
         place = (step % 7, None if self.every_octave else octave)
-        written = match.group("acc")
+        written = token.accidental
         if written:
-            self.old_bar[place] = _ACCIDENTALS[written]
+            self.old_bar[place] = ACCIDENTALS[written]
         pitch = _pitch(step) + self.old_bar.get(place, self.old_sig[step % 7])
         self.read.append(pitch)
         step, alter = _spell(pitch + self.semitones, step + self.moved)
@@ -261,10 +261,10 @@ class _Writer:
         if written or alter != implied or alter != implied_any:
             accidental = _WRITE[alter]
             self.new_bar[(letter, octave)] = self.new_letter[letter] = alter
-        name = _LETTERS[letter]
+        name = LETTERS[letter]
         if octave >= 5:
-            return accidental + name.lower() + "'" * (octave - 5)
-        return accidental + name + "," * (4 - octave)
+            return accidental + name.lower() + "'" * (octave - 5) + length
+        return accidental + name + "," * (4 - octave) + length
 
     def _chord_symbol(self, token: str) -> str:
         match = _CHORD_RE.fullmatch(token[1:-1])
@@ -275,15 +275,15 @@ class _Writer:
         return f'"{root}{match.group(3)}{bass}"'
 
     def _chord_note(self, letter: str, accidental: str) -> str:
-        step = 35 + _LETTERS.index(letter)
+        step = 35 + LETTERS.index(letter)
         pitch = _pitch(step) + _SIGNS.index(accidental) - 1 + self.semitones
         step, alter = _spell(pitch, step + self.moved)
-        return _LETTERS[step % 7] + _SIGNS[alter + 1]
+        return LETTERS[step % 7] + _SIGNS[alter + 1]
 
 
 def _pitch(step: int) -> int:
     """MIDI number of a natural note by diatonic step (7 * octave + letter; C4 = 60)."""
-    return 12 * (step // 7 + 1) + _NATURAL[step % 7]
+    return 12 * (step // 7 + 1) + NATURAL[step % 7]
 
 
 def _spell(pitch: int, step: int) -> tuple[int, int]:

@@ -66,7 +66,7 @@ def test_json_has_the_summary_and_every_tune(mixed):
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["summary"]["tunes"] == 3 and data["summary"]["valid"] == 1
-    assert data["summary"]["judge"] == "musicgen grammar"
+    assert data["summary"]["judge"] == "musicgen grammar (lenient)"
     third = data["tunes"][2]
     assert third["missing_headers"] == ["X"] and third["problems"] == ["no X: header"]
     assert [t["notes"] for t in data["tunes"]] == [16, 11, 16]

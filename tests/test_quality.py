@@ -7,6 +7,7 @@ from musicgen.quality import (
     check_tunes,
     count_notes,
     have_abc2midi,
+    judge_name,
     run_abc2midi,
     summarize,
 )
@@ -67,6 +68,14 @@ def test_check_tunes_without_abc2midi_uses_the_grammar():
     reports = check_tunes(tunes, use_abc2midi=False)
     assert [r.valid for r in reports] == [True, False]
     assert reports[0].abc2midi is None and reports[0].novel is None
+
+
+def test_without_abc2midi_the_lenient_grammar_judges_and_is_named():
+    # Ties, slurs and chord symbols: people write them, the strict (sampler's) grammar not.
+    text = 'X:1\nT:Tied\nM:6/8\nL:1/8\nK:G\n|:"G"GAB (cBA)|d3- d2B:|\n'
+    (report,) = check_tunes(parse_abc(text)[0], use_abc2midi=False)
+    assert report.grammar_error is None and report.parses and report.valid
+    assert judge_name(use_abc2midi=False) == "musicgen grammar (lenient)"
 
 
 def test_reports_count_notes_and_flag_missing_headers():

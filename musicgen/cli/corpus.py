@@ -62,22 +62,21 @@ def _top(counter: Counter, n: int = 12) -> str:
 def check(abc_file, reference, no_abc2midi, as_json, verbose):
     """Validity report of any ABC file, tune by tune, then a summary with rates.
 
-    Per tune: does it parse (abc2midi if installed, else musicgen's grammar), are the
+    Per tune: does it parse (abc2midi if installed, else musicgen's lenient grammar), are the
     headers ABC requires there (X:, T:, K:), does every bar fit the meter, how many
     notes.  Exits 1 if any tune is invalid.
     """
     import json
 
     from musicgen.abc import read_corpus
-    from musicgen.quality import NoveltyIndex, check_tunes, have_abc2midi, summarize
+    from musicgen.quality import NoveltyIndex, check_tunes, judge_name, summarize
 
     corpus = read_corpus([abc_file])
     _report_skipped(corpus)
     index = NoveltyIndex(read_corpus(reference).tunes) if reference else None
     reports = check_tunes(corpus.tunes, index, use_abc2midi=not no_abc2midi)
     summary = summarize(reports) | {"skipped": len(corpus.skipped)}
-    judge = "abc2midi" if have_abc2midi() and not no_abc2midi else "musicgen grammar"
-    summary["judge"] = judge
+    summary["judge"] = judge_name(not no_abc2midi)
     if as_json:
         click.echo(json.dumps({"summary": summary, "tunes": [r.to_dict() for r in reports]}))
     else:
