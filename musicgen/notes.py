@@ -13,10 +13,10 @@ The rules are those of abcMIDI's abc2midi, the implementation our MIDI is checke
 - an ``M:`` change in the body keeps the unit length;
 - ``>`` (3:1, ``>>`` 7:1) and ``<`` change two notes only if they are equally long, and
   both staccato or neither; a staccato note (``.A``) sounds half its length.
-Music written on an ``M:`` or ``L:`` line of the body (``M:3/4 ABc|``) is played, where
-abc2midi drops it.  On purpose not sounded: grace notes ``{...}`` (no sound, no time),
-guitar chords and annotations in quotes, lyrics, voices after the first (``V:``) and voice
-overlays (``&``).
+Music written on an ``M:`` or ``L:`` line of the body (``M:3/4 ABc|``, not ABC) is
+dropped and the field kept, as abc2midi does.  On purpose not sounded: grace notes
+``{...}`` (no sound, no time), guitar chords and annotations in quotes, lyrics, voices
+after the first (``V:``) and voice overlays (``&``).
 Other decorations (``~ T H`` and the other shortcuts, ``!trill!``, ``+fermata+``) are read
 and dropped: the note is played as written, where abc2midi plays rolls and trills as runs
 of short notes and holds fermatas longer.
@@ -139,9 +139,8 @@ class _Reader:
                 name, value = match.group(1), match.group(2).strip()
                 if name == "X":
                     break
-                value, music = _music_after_field(name, value)
+                value, _dropped = _music_after_field(name, value)
                 self.field(name, value, header=False)
-                self.music(music)
             else:
                 self.music(line)
         return Written(self.title, self.events, header_meter, header_sharps, self.tempo)
@@ -300,7 +299,8 @@ class _Reader:
 def _music_after_field(name: str, value: str) -> tuple[str, str]:
     """``M:3/4 ABc|`` -> ("3/4", "ABc|"): music written on a meter or unit-length line.
 
-    abc2midi drops such music (it is not ABC); we play it, as its writer meant.
+    Such music is not ABC; abc2midi drops it, and so does the caller (agreement with
+    abc2midi is the rule: see tests/fidelity_sweep.py).
     """
     first, _, rest = value.partition(" ")
     if name == "M" and parse_meter(first) is not None or name == "L" and parse_unit(first):

@@ -152,10 +152,10 @@ def test_inline_and_line_fields():
     ]
 
 
-def test_music_on_a_meter_line_is_played():
-    written = events("A|\nM:3/4 B c|")
+def test_music_on_a_meter_line_is_dropped_as_abc2midi_drops_it():
+    written = events("A|\nM:3/4 B c|\nd|")
     assert Meter(3, 4) in written
-    assert [e.sounds[0].pitch for e in written if isinstance(e, Strike)] == [69, 71, 72]
+    assert [e.sounds[0].pitch for e in written if isinstance(e, Strike)] == [69, 74]
 
 
 def test_only_the_first_voice_and_no_overlay():
