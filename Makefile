@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 RUN ?= checkpoints/default
 N ?= 5
 
-.PHONY: help install test lint train checkpoint demo sample bench clean studio screenshot
+.PHONY: help install test lint train checkpoint demo sample bench clean studio screenshot fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ train: $(STAMP)  ## train a model with the default config on data/abc_tunes into
 	$(BIN)/musicgen train data/abc_tunes --run runs/default
 
 checkpoint: $(STAMP)  ## regenerate the committed checkpoints/default (15 CPU-minutes)
-	$(BIN)/musicgen train data/abc_tunes --run checkpoints/default --force --max-minutes 15 --quiet
+	$(BIN)/musicgen train data/abc_tunes --run checkpoints/default --arch transformer --transpose 4 --force --max-minutes 15 --quiet
 	rm -rf checkpoints/default/resume
 
 demo: $(STAMP)  ## set up, then sample 5 tunes (ABC + MIDI) from the bundled model into out/demo
@@ -41,6 +41,9 @@ sample: $(STAMP)  ## sample N tunes from RUN into out/sample
 
 bench: $(STAMP)  ## speed benchmarks, as ratios against a lab-style reference loop
 	$(BIN)/musicgen bench
+
+fuzz: $(STAMP)  ## 10,000 generated bad inputs per reader (loader, check, render...), in-process
+	MUSICGEN_FUZZ=10000 $(BIN)/pytest -q -s -p no:cacheprovider tests/fuzz
 
 studio: $(STAMP)  ## serve the studio page (generate, hear, edit, keep) on http://127.0.0.1:8000/
 	$(BIN)/musicgen studio --run $(RUN)

@@ -1,10 +1,14 @@
 """Render MIDI to a WAV file: FluidSynth with a General MIDI soundfont if installed, else a
-small numpy synthesizer that sounds like a plucked string.
+small numpy synthesizer with four voices.
 
-The built-in voice is additive: harmonics of the note's pitch, each decaying exponentially
-(higher ones faster, as on a real string), a few milliseconds of attack so the pluck does
-not click, and a short damping release at the note's end.  It has this one voice: the
-MIDI's program (``--program``) chooses FluidSynth's instrument, not the built-in one.
+The built-in voices are additive: harmonics of the note's pitch under an envelope.  The
+MIDI's program (``--program``, General MIDI, 0-based) picks one by family (`voice_for`):
+``plucked`` (guitars, harp, banjo...: harmonics decaying exponentially, higher ones faster,
+as on a real string), ``piano`` (keyboards: a brighter strike and a longer ring),
+``bowed`` (strings, the default violin 40: a slow attack, held at full level, with
+vibrato) and ``flute`` (pipes, reeds, organs: nearly pure, breathy onset, held).  Each has
+a few milliseconds of attack at least, so nothing clicks, and a short release at note-off.
+FluidSynth, when present, plays the program's own General MIDI instrument instead.
 Either way the WAV ends a quarter of a second after the last note.  Output is mono 16-bit
 PCM (FluidSynth's own format when it renders) written atomically, so a crash never leaves
 half a WAV behind.
@@ -50,6 +54,27 @@ def _soundfont() -> Path | None:
     return next((path for path in SOUNDFONTS if path.is_file()), None)
 
 
+def voice_for(program: int) -> str:
+    """The built-in voice for General MIDI `program` (0-based): its instrument family."""
+    if program == 46 or 104 <= program <= 108 or 24 <= program <= 31:  # harp, banjo, guitars
+        return "plucked"
+    if 40 <= program <= 55 or program == 110:  # strings, ensembles, fiddle
+        return "bowed"
+    if 16 <= program <= 23 or 56 <= program <= 79 or program in (109, 111):  # organ, wind
+        return "flute"
+    if 0 <= program <= 15:  # pianos, chromatic percussion
+        return "piano"
+    return "plucked"
+
+
+def _program(midi: mido.MidiFile) -> int:
+    """The first program change in the file; 0 (piano) as General MIDI says, if none."""
+    return next(
+        (msg.program for track in midi.tracks for msg in track if msg.type == "program_change"),
+        0,
+    )
+
+
 def midi_to_wav(midi: mido.MidiFile, path, *, sample_rate: int = 22050) -> None:
     """Write `midi` as a mono 16-bit WAV at `path`, atomically.
 
@@ -58,6 +83,7 @@ def midi_to_wav(midi: mido.MidiFile, path, *, sample_rate: int = 22050) -> None:
     `MidiError` if the file has no notes and `OutputError` if `path` cannot be written.
     """
     notes = _notes_in_seconds(midi)
+    voice = voice_for(_program(midi))
     if renderer() == "fluidsynth":
 
         def write(tmp: Path) -> None:
@@ -65,11 +91,11 @@ def midi_to_wav(midi: mido.MidiFile, path, *, sample_rate: int = 22050) -> None:
                 _fluidsynth(midi, tmp, sample_rate)
             except (OSError, subprocess.SubprocessError) as exc:
                 log.warning("fluidsynth failed (%s); using the built-in synthesizer", exc)
-                _write_wav(tmp, synthesize(notes, sample_rate), sample_rate)
+                _write_wav(tmp, synthesize(notes, sample_rate, voice), sample_rate)
 
         atomic_write(Path(path), write)
         return
-    samples = synthesize(notes, sample_rate)
+    samples = synthesize(notes, sample_rate, voice)
     atomic_write(Path(path), lambda tmp: _write_wav(tmp, samples, sample_rate))
 
 
@@ -86,39 +112,58 @@ def _notes_in_seconds(midi: mido.MidiFile) -> list[tuple[int, float, float]]:
     return [(p, onset * per_quarter, dur * per_quarter) for p, onset, dur in notes]
 
 
-def synthesize(notes, sample_rate: int = 22050) -> np.ndarray:
-    """Plucked-string audio of (pitch, onset s, duration s) notes, floats in [-1, 1].
+def synthesize(notes, sample_rate: int = 22050, voice: str = "plucked") -> np.ndarray:
+    """Audio of (pitch, onset s, duration s) notes in `voice`, floats in [-1, 1].
 
     Length is the last note's end plus `TAIL`.  Returns a float32 array (samples,).
     """
     end = max(onset + dur for _, onset, dur in notes)
     out = np.zeros(int((end + TAIL) * sample_rate) + 1, dtype=np.float64)
     for pitch, onset, dur in notes:
-        voice = _pluck(pitch, dur, sample_rate)
+        note = _note(voice, pitch, dur, sample_rate)
         start = int(round(onset * sample_rate))
-        stop = min(start + len(voice), len(out))
-        out[start:stop] += voice[: stop - start]
+        stop = min(start + len(note), len(out))
+        out[start:stop] += note[: stop - start]
     peak = np.max(np.abs(out))
     if peak > 0:
         out *= PEAK / peak
     return out.astype(np.float32)
 
 
-def _pluck(pitch: int, dur: float, sample_rate: int) -> np.ndarray:
-    """One plucked note: `dur` seconds sounding, then `RELEASE` seconds of damping."""
+# voice: (harmonic amplitude power, decay time at 220 Hz in s or None = held, attack s,
+# vibrato depth as a frequency ratio).  Flute: nearly pure; bowed: rich, slow attack.
+VOICES = {
+    "plucked": (1.4, 1.2, ATTACK, 0.0),
+    "piano": (1.1, 2.5, 0.002, 0.0),
+    "bowed": (1.0, None, 0.05, 0.004),
+    "flute": (3.0, None, 0.03, 0.002),
+}
+VIBRATO_HZ = 5.5  # a player's vibrato rate
+
+
+def _note(voice: str, pitch: int, dur: float, sample_rate: int) -> np.ndarray:
+    """One note in `voice`: `dur` seconds sounding, then `RELEASE` seconds of release."""
+    power, decay, attack, vibrato = VOICES[voice]
     freq = 440.0 * 2 ** ((pitch - 69) / 12)
     n = max(1, int((dur + RELEASE) * sample_rate))
     t = np.arange(n) / sample_rate  # (n,)
     k = np.arange(1, HARMONICS + 1)
     k = k[k * freq < sample_rate / 2 * 0.9]  # no partials folding back past Nyquist
-    # Low strings ring longer; each harmonic dies faster than the one below it.
-    tau = 1.2 * np.sqrt(220.0 / freq)
-    taus = tau / (1 + 0.7 * (k - 1))  # (K,)
-    amps = 1.0 / k**1.4  # (K,)
-    partials = amps[:, None] * np.exp(-t[None, :] / taus[:, None])  # (K, n)
-    partials *= np.sin(2 * np.pi * freq * k[:, None] * t[None, :])
+    amps = 1.0 / k**power  # (K,)
+    # phase of the fundamental; vibrato wobbles it by ±`vibrato` of the frequency
+    phase = (
+        2
+        * np.pi
+        * freq
+        * (t - vibrato / (2 * np.pi * VIBRATO_HZ) * np.cos(2 * np.pi * VIBRATO_HZ * t))
+    )
+    partials = amps[:, None] * np.sin(k[:, None] * phase[None, :])  # (K, n)
+    if decay is not None:
+        # Low strings ring longer; each harmonic dies faster than the one below it.
+        taus = decay * np.sqrt(220.0 / freq) / (1 + 0.7 * (k - 1))  # (K,)
+        partials *= np.exp(-t[None, :] / taus[:, None])
     wave_ = partials.sum(axis=0)  # (n,)
-    envelope = np.minimum(1.0, t / ATTACK)
+    envelope = np.minimum(1.0, t / attack)
     damping = np.clip((dur + RELEASE - t) / RELEASE, 0.0, 1.0)  # linear fade after note-off
     return wave_ * envelope * damping
 

@@ -37,7 +37,7 @@ def bench_sampling(run_dir: Path, seconds: float = 8.0, batches=(1, 16, 64, 256)
     from musicgen.sample import SampleConfig, Sampler
 
     run = load_run(run_dir)
-    lab = LabSampler(run)
+    lab = LabSampler(run if run.model_config.arch == "lstm" else _lab_run(run))
     lab.sample(20)  # warm-up
     length = 400
     start = time.perf_counter()
@@ -69,6 +69,18 @@ def bench_sampling(run_dir: Path, seconds: float = 8.0, batches=(1, 16, 64, 256)
                 chars / elapsed / ref,
                 f"{complete / elapsed:.2f} complete tunes/s",
             )
+
+
+def _lab_run(run):
+    """`run` with the lab's own LSTM (untrained: speed does not depend on the weights), as
+    the reference for architectures the lab's loop cannot drive."""
+    from dataclasses import replace as replace_run
+
+    from musicgen.lab import lab_model_config
+    from musicgen.model import build_model
+
+    config = lab_model_config(len(run.vocab))
+    return replace_run(run, model=build_model(config), model_config=config)
 
 
 # ---------------------------------------------------------------- training
@@ -113,18 +125,25 @@ def _lab_loop_speed(seconds: float) -> float:
     return steps * config.batch_size * config.seq_len / (time.perf_counter() - start)
 
 
-def _musicgen_fit_speed(seconds: float, batch_size: int, seq_len: int) -> float:
-    """Characters/s of musicgen's training path (model.fit on tf.data) at the lab's size."""
+def _musicgen_fit_speed(seconds: float, batch_size: int, seq_len: int, arch="lstm") -> float:
+    """Characters/s of musicgen's training path (model.fit on tf.data): the LSTM at the
+    lab's size, the Transformer at its defaults (with its AdamW)."""
     import keras
 
     from musicgen.dataset import make_dataset
     from musicgen.lab import lab_model_config
-    from musicgen.model import build_model
+    from musicgen.model import build_model, default_config
+    from musicgen.optim import make_optimizer
+    from musicgen.train import TrainConfig
 
     ids, vocab_size = _corpus_ids()
-    model = build_model(lab_model_config(vocab_size), fused=True)
+    config = lab_model_config(vocab_size) if arch == "lstm" else default_config(arch, vocab_size)
+    model = build_model(config, fused=True)
+    optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
+    if arch != "lstm":
+        optimizer = make_optimizer(TrainConfig(**architecture_train_defaults(arch)))
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
+        optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     ds = make_dataset(ids, seq_len, batch_size, shuffle=True, drop_remainder=True).repeat()
@@ -181,6 +200,18 @@ def lstm_train_flops_per_char(embedding_dim: int, units: int, layers: int, vocab
     return 3.0 * forward
 
 
+def architecture_train_defaults(arch: str) -> dict:
+    from musicgen.model import architecture
+
+    return architecture(arch).train_defaults
+
+
+def transformer_train_flops_per_char(width: int, layers: int, context: int, vocab: int) -> float:
+    """Matrix-multiply FLOPs to train on one character: projections and MLP (24 D^2 a
+    block), attention over the whole window (4 T D: the mask does not skip work), logits."""
+    return 3.0 * (layers * (24 * width * width + 4 * context * width) + 2 * width * vocab)
+
+
 def bench_training(seconds: float = 20.0, shapes=None):
     """Training chars/s at the lab's model size: the lab's loop, then musicgen's ``fit``.
 
@@ -202,6 +233,9 @@ def bench_training(seconds: float = 20.0, shapes=None):
     peak_before, _ = _in_subprocess(_matmul_peak, 5.0)
     ref, ref_mem = _in_subprocess(_lab_loop_speed, seconds)
     ours = [(shape, *_in_subprocess(_musicgen_fit_speed, seconds, *shape)) for shape in shapes]
+    tf_defaults = architecture_train_defaults("transformer")
+    tf_shape = (tf_defaults["batch_size"], tf_defaults["seq_len"])
+    tf_speed, tf_memory = _in_subprocess(_musicgen_fit_speed, seconds, *tf_shape, "transformer")
     peak_after, _ = _in_subprocess(_matmul_peak, 5.0)
     peak = max(peak_before, peak_after)
     yield Row(
@@ -228,6 +262,20 @@ def bench_training(seconds: float = 20.0, shapes=None):
             speed / ref,
             f"{speed * flops / 1e9 / peak:.0%} of peak, peak RSS {memory:.0f} MiB",
         )
+    from musicgen.model import default_config
+
+    tf_config = default_config("transformer", vocab_size)
+    tf_flops = transformer_train_flops_per_char(
+        tf_config.units, tf_config.layers, tf_config.context, vocab_size
+    )
+    yield Row(
+        "training",
+        f"musicgen transformer (batch {tf_shape[0]} x {tf_shape[1]})",
+        tf_speed,
+        "chars/s",
+        tf_speed / ref,
+        f"{tf_speed * tf_flops / 1e9 / peak:.0%} of peak, peak RSS {tf_memory:.0f} MiB",
+    )
 
 
 # ---------------------------------------------------------------- MIDI

@@ -125,6 +125,8 @@ class CosineSchedule(keras.callbacks.Callback):
 
     Progress is the larger of steps done / planned steps and time used / time budget, so a
     run cut short by ``--max-minutes`` still ends on a low learning rate (and its best).
+    A resumed run passes the global step (`initial_step`) and the seconds its earlier
+    sessions used (`elapsed`), so the schedule goes on where it stopped.
     """
 
     def __init__(
@@ -134,13 +136,14 @@ class CosineSchedule(keras.callbacks.Callback):
         total_steps: int,
         initial_step: int = 0,
         seconds: float | None = None,
+        elapsed: float = 0.0,
     ):
         super().__init__()
         self.base, self.final, self.total = base, final, max(1, total_steps)
-        self.step, self.seconds = initial_step, seconds
+        self.step, self.seconds, self.elapsed = initial_step, seconds, elapsed
 
     def on_train_begin(self, logs=None):
-        self.started = time.monotonic()
+        self.started = time.monotonic() - self.elapsed
         self._apply()
 
     def on_train_batch_end(self, batch, logs=None):

@@ -26,15 +26,10 @@ def split_tunes(
 
     At least one tune goes to each side when `val_fraction` > 0 and there are two or more.
     """
-    if not 0.0 <= val_fraction < 1.0:
-        raise TrainError(f"validation fraction must be in [0, 1), got {val_fraction}")
-    order = np.random.default_rng(seed).permutation(len(tunes))
-    n_val = 0
-    if val_fraction > 0 and len(tunes) >= 2:
-        n_val = min(len(tunes) - 1, max(1, round(len(tunes) * val_fraction)))
-    val = [tunes[i] for i in sorted(order[:n_val])]
-    train = [tunes[i] for i in sorted(order[n_val:])]
-    return train, val
+    from musicgen.split import split_ids  # the one definition of the split (and test set)
+
+    ids = split_ids(len(tunes), val_fraction, 0.0, seed)
+    return [tunes[i] for i in ids["train"]], [tunes[i] for i in ids["validation"]]
 
 
 def encode_stream(tunes: Sequence[Tune], vocab: Vocab) -> np.ndarray:

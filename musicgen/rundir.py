@@ -242,6 +242,8 @@ def load_run(run_dir: str | Path) -> Run:
     if not path.is_file():
         raise RunDirError(f"{path}: missing (training has not finished an epoch yet?)")
     check_archive(path)
+    import musicgen.transformer  # noqa: F401  (registers its layer for safe loading)
+
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file; all mean the same here
@@ -273,13 +275,18 @@ def check_archive(path: Path) -> None:
 
 
 def _check_layers(model, config: ModelConfig, path: Path) -> None:
-    """The sampler addresses layers by name and shape: check they are what config.json says."""
-    expected = [
-        ("embedding", "input_dim", config.vocab_size),
-        ("embedding", "output_dim", config.embedding_dim),
-        *((f"lstm_{i}", "units", config.units) for i in range(config.layers)),
-        ("logits", "units", config.vocab_size),
-    ]
+    """The sampler addresses layers by name and shape: check they are what config.json says.
+
+    Which layers, the architecture says (`musicgen.model.ARCHITECTURES`).
+    """
+    from musicgen.model import ARCHITECTURES
+
+    if config.arch not in ARCHITECTURES:
+        raise RunDirError(
+            f"{path.parent / CONFIG_FILE}: unknown architecture {config.arch!r} "
+            f"({' or '.join(ARCHITECTURES)})"
+        )
+    expected = ARCHITECTURES[config.arch].layer_checks(model, config)
     for name, attribute, value in expected:
         try:
             found = getattr(model.get_layer(name), attribute, None)

@@ -1,13 +1,16 @@
 """Generate complete tunes from a run directory, many at once.
 
-All requested tunes advance together: each step is one compiled call of the one-step model
-on a (B,) batch of characters with explicit LSTM states, followed by vectorized sampling
-in numpy.  A finished slot is refilled with the next tune, so ``-n 1000`` streams tunes out
+All requested tunes advance together: each step is one compiled call of the architecture's
+one-step function (`musicgen.cache`: LSTM states, or a Transformer's key/value cache) on a
+(B,) batch of characters, followed by vectorized sampling in numpy.  A finished slot is
+refilled with the next tune, so ``-n 1000`` streams tunes out
 as they end with bounded memory.  Each tune draws from its own random generator seeded by
 ``(seed, tune number)``: the same command gives the same tunes, byte for byte.
 
-With a grammar (see `musicgen.grammar`), characters that would make the tune ill-formed are
-masked before sampling, so tunes are valid ABC with full bars by construction.
+With ``SampleConfig.constrain`` (the default), the strict grammar of `musicgen.grammar`
+masks characters that would make the tune ill-formed, so tunes are valid ABC with full bars
+by construction; ``wrap_up`` adds the end-marker bias below.  With both off, characters come
+from the raw model (temperature and top-k still apply).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class SampleConfig:
     max_chars: int = 2000  # the longest corpus tune has ~1,500 characters
     batch_size: int = 64  # tunes generated side by side
     constrain: bool = True  # mask characters that break ABC syntax or bar lengths
+    wrap_up: bool = True  # past 3/4 of max_chars, favour the end marker: fewer cut tunes
 
 
 @dataclass(frozen=True)
@@ -90,14 +94,20 @@ class Sampler:
     """Batched sampling from a loaded run; the compiled step is built once."""
 
     def __init__(self, run: Run, grammar_factory: Callable | None = None):
-        from musicgen.model import make_step_fn
+        """`grammar_factory(chars)` builds one tune's grammar (default `AbcGrammar`).
+
+        It is used only when a `SampleConfig` asks for ``constrain``.
+        """
+        from musicgen.model import architecture
+
+        if grammar_factory is None:
+            from musicgen.grammar import AbcGrammar as grammar_factory
 
         self.run = run
         self.vocab = run.vocab
         config = run.model_config
-        self.state_shape = (2 * config.layers, config.units)
         self.grammar_factory = grammar_factory
-        self._step = make_step_fn(run.model, config)
+        self._stepper = architecture(config.arch).stepper(run.model, config)
         # What training put before a tune at the zero state: BOS, or EOS then BOS.
         self.context = tune_context(self.vocab, run.train_config)
 
@@ -118,8 +128,7 @@ class Sampler:
 
     def _generate(self, config: SampleConfig, primer_ids: list[int]) -> Iterator[Sampled]:
         batch = max(1, min(config.batch_size, config.n))
-        layers2, units = self.state_shape
-        states = np.zeros((layers2, batch, units), np.float32)  # (2*layers, B, units)
+        states = self._stepper.start(batch)  # LSTM states or key/value cache, B rows
         tokens = np.full(batch, self.context[0], np.int32)
         slots: list[_Slot | None] = [None] * batch
         next_index = 0
@@ -128,12 +137,10 @@ class Sampler:
             for b in range(len(slots)):  # fill empty slots with the next tunes
                 if slots[b] is None and next_index < config.n:
                     slots[b] = self._new_slot(next_index, config, primer_ids)
-                    states[:, b, :] = 0.0
+                    states = self._stepper.reset(states, b)
                     tokens[b] = self.context[0]  # then the rest of the context, forced
                     next_index += 1
-            logits, new_states = self._step(tokens, states)
-            logits = logits.numpy()  # (B, vocab)
-            states = new_states.numpy()
+            logits, states = self._stepper.step(tokens, states)  # (B, vocab)
             chosen = self._choose(logits, slots, config)
             for b, slot in enumerate(slots):
                 if slot is None:
@@ -151,11 +158,11 @@ class Sampler:
                 keep = [b for b, slot in enumerate(slots) if slot is not None]
                 if keep and len(keep) <= len(slots) // 2:
                     slots = [slots[b] for b in keep]
-                    tokens, states = tokens[keep], states[:, keep]
+                    tokens, states = tokens[keep], self._stepper.take(states, keep)
 
     def _new_slot(self, index: int, config: SampleConfig, primer_ids: list[int]) -> _Slot:
         grammar = None
-        if config.constrain and self.grammar_factory is not None:
+        if config.constrain:
             grammar = self.grammar_factory(self.vocab.chars)
         rng = np.random.default_rng([config.seed, index])
         return _Slot(index, rng, [*self.context[1:], *primer_ids], grammar)
@@ -183,7 +190,7 @@ class Sampler:
             if slot.grammar is not None:
                 mask = slot.grammar.allowed_mask()
                 logits[b, ~mask] = -np.inf
-            if len(slot.chars) > config.max_chars * WRAP_UP:
+            if config.wrap_up and len(slot.chars) > config.max_chars * WRAP_UP:
                 logits[b, self.vocab.eos] += WRAP_UP_BIAS  # end at the next complete bar
             uniform[b] = slot.rng.random()
         if config.top_k and config.top_k < logits.shape[1]:  # after the mask: never all -inf

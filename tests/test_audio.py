@@ -1,4 +1,4 @@
-"""The WAV renderer: built-in plucked-string synthesizer, read back with `wave`."""
+"""The WAV renderer: the built-in synthesizer's voices, read back with `wave`."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_sustained_a_sounds_at_440_hz(tmp_path):
 
 def test_plucked_not_a_steady_beep(tmp_path):
     path = tmp_path / "a.wav"
-    audio.midi_to_wav(tune_to_midi(LONG_A), path, sample_rate=22050)
+    audio.midi_to_wav(tune_to_midi(LONG_A, program=24), path, sample_rate=22050)  # guitar
     _, samples = _read(path)
     window = 2205  # 0.1 s
     first = np.sqrt(np.mean(samples[:window] ** 2))
@@ -110,3 +110,41 @@ def test_fluidsynth_gets_a_tail_after_the_last_note():
     assert longer.length == pytest.approx(midi.length + audio.TAIL, abs=0.01)
     assert read_notes(longer) == read_notes(midi) and tempo == mido.bpm2tempo(104)
     assert midi.tracks[1][-1].time == 0  # the original is left alone
+
+
+def test_program_picks_the_built_in_voice_by_family():
+    assert [audio.voice_for(p) for p in (0, 24, 46, 105, 40, 48, 73, 78, 21)] == [
+        "piano",
+        "plucked",
+        "plucked",
+        "plucked",
+        "bowed",
+        "bowed",
+        "flute",
+        "flute",
+        "flute",
+    ]
+
+
+def _levels_and_overtone(program: int, tmp_path) -> tuple[float, float, float]:
+    path = tmp_path / f"{program}.wav"
+    audio.midi_to_wav(tune_to_midi(LONG_A, program=program), path, sample_rate=22050)
+    _, samples = _read(path)
+    window = 2205  # 0.1 s
+    first = np.sqrt(np.mean(samples[2205 : 2205 + window] ** 2))  # after any attack
+    later = np.sqrt(np.mean(samples[11025 : 11025 + window] ** 2))  # at 0.5 s
+    spectrum = np.abs(np.fft.rfft(samples))
+    freqs = np.fft.rfftfreq(len(samples), 1 / 22050)
+    third = spectrum[np.abs(freqs - 1320) < 15].max() / spectrum.max()
+    return first, later, third
+
+
+def test_voices_sound_different(tmp_path):
+    bowed = _levels_and_overtone(40, tmp_path)  # violin, the default
+    flute = _levels_and_overtone(73, tmp_path)
+    plucked = _levels_and_overtone(24, tmp_path)
+    piano = _levels_and_overtone(0, tmp_path)
+    assert bowed[1] > 0.9 * bowed[0] and flute[1] > 0.9 * flute[0], "held voices decayed"
+    assert plucked[1] < 0.8 * plucked[0] and piano[1] < 0.95 * piano[0], "struck voices held"
+    assert piano[1] / piano[0] > plucked[1] / plucked[0], "piano rings longer than a pluck"
+    assert flute[2] < 0.5 * bowed[2], "flute no purer than the violin"

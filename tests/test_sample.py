@@ -117,3 +117,39 @@ def test_meter_primer_is_checked_by_the_grammar(tiny_run):
     sampler = Sampler(load_run(tiny_run), AbcGrammar)
     with pytest.raises(SampleError, match="primer is not valid ABC here"):
         list(sampler.generate(SampleConfig(n=1, primer="K:G\n")))  # K: before M:
+
+
+def test_sampler_honours_config_constrain_without_a_factory(tiny_run):
+    from musicgen.grammar import AbcGrammar
+
+    sampler = Sampler(load_run(tiny_run))  # no factory given: the default grammar
+    masked = list(sampler.generate(SampleConfig(n=3, seed=3, max_chars=200)))
+    for tune in masked:
+        AbcGrammar(sampler.vocab.chars).feed_text(tune.text)  # raises if not allowed
+    slot = sampler._new_slot(0, SampleConfig(constrain=False), [])
+    assert slot.grammar is None
+    assert sampler._new_slot(0, SampleConfig(), []).grammar is not None
+
+
+def _eos_probability(sampler, wrap_up: bool) -> float:
+    class Slot:
+        pending = []
+        chars = ["a"] * 90  # past 3/4 of max_chars=100
+        grammar = None
+        rng = np.random.default_rng(0)
+
+    config = SampleConfig(temperature=1.0, max_chars=100, constrain=False, wrap_up=wrap_up)
+    eos = sampler.vocab.eos
+    hits = 0
+    for _ in range(2000):
+        logits = np.zeros((1, len(sampler.vocab)))
+        hits += int(sampler._choose(logits, [Slot()], config)[0] == eos)
+    return hits / 2000
+
+
+def test_wrap_up_bias_is_its_own_switch(sampler):
+    n = len(sampler.vocab) - 1  # BOS is never drawn
+    assert _eos_probability(sampler, wrap_up=False) == pytest.approx(1 / n, abs=0.02)
+    assert _eos_probability(sampler, wrap_up=True) == pytest.approx(
+        np.e**4 / (n - 1 + np.e**4), abs=0.05
+    )

@@ -1,5 +1,6 @@
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -180,6 +181,21 @@ def test_cosine_schedule_decays_by_steps_or_by_time_budget():
     assert lr_after(CosineSchedule(1.0, 0.1, 10, initial_step=5), 0) == pytest.approx(0.55)
     # A time budget already used up forces the end of the schedule.
     assert lr_after(CosineSchedule(1.0, 0.1, 1000, seconds=1e-9), 1) == pytest.approx(0.1)
+    # Resumed with half the time budget used by earlier sessions: starts half-way down.
+    resumed = CosineSchedule(1.0, 0.1, 10**9, seconds=3600.0, elapsed=1800.0)
+    assert lr_after(resumed, 0) == pytest.approx(0.55, abs=1e-3)
+
+
+def test_time_budget_carries_across_resumes(tmp_path, tiny_tunes):
+    config = TrainConfig(epochs=3, batch_size=8, seq_len=64)
+    run = tmp_path / "run"
+    first = train(tiny_tunes, run, SMALL, replace(config, epochs=1), progress=False)
+    assert first.epochs_done == 1
+    spent = rundir.read_history(run)[0]["seconds"]
+    # a budget the first session already used up: the rerun trains nothing more
+    again = train(tiny_tunes, run, SMALL, config, max_minutes=spent / 120, progress=False)
+    assert again.stopped_by_budget and again.epochs_done == 1
+    assert len(rundir.read_history(run)) == 1
 
 
 def test_settings_that_cannot_fit_in_memory_are_refused_up_front(tmp_path, tiny_tunes):

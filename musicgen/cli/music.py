@@ -41,7 +41,9 @@ def _render_options(default_formats: str):
             type=click.IntRange(0, 127),
             default=40,
             show_default=True,
-            help="General MIDI instrument, 0-based: 40 violin, 73 flute, 0 piano, 24 guitar.",
+            help="General MIDI instrument, 0-based: 40 violin, 73 flute, 0 piano, 24 guitar. "
+            "Without FluidSynth, WAV uses the nearest built-in voice: bowed, flute, piano "
+            "or plucked.",
         )(command)
         return click.option(
             "--format",
@@ -115,7 +117,13 @@ def _render_options(default_formats: str):
 @click.option(
     "--no-constrain",
     is_flag=True,
-    help="Sample freely, without masking characters that break ABC or bar lengths.",
+    help="The raw model: no grammar mask and no wrap-up bias towards the end marker.",
+)
+@click.option(
+    "--no-wrap-up",
+    is_flag=True,
+    help="Keep the grammar mask but drop the bias that ends a tune at its next full bar "
+    "past 3/4 of --max-chars (more tunes are cut).",
 )
 @click.option(
     "--out",
@@ -140,6 +148,7 @@ def sample(
     max_chars,
     batch_size,
     no_constrain,
+    no_wrap_up,
     out,
     formats,
     program,
@@ -173,6 +182,7 @@ def sample(
         max_chars=max_chars,
         batch_size=batch_size,
         constrain=not no_constrain,
+        wrap_up=not (no_constrain or no_wrap_up),
     )
     run = load_run(run_dir)
     sampler = Sampler(run, _grammar_factory())

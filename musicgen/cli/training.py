@@ -16,8 +16,39 @@ from musicgen.cli.common import (
     _report_skipped,
     handle_errors,
 )
-from musicgen.model import ModelConfig
+from musicgen.model import ARCHITECTURES, ModelConfig, default_config
 from musicgen.train import TrainConfig
+
+_MODEL_KEYS = ("layers", "units", "embedding_dim", "dropout", "heads", "context")
+
+
+def _by_arch(key: str) -> str:
+    """``--help`` text for a default that depends on --arch: ``lstm 512, transformer 128``."""
+    shown = ["transformer"] if key in ("heads", "context") else list(ARCHITECTURES)
+    return ", ".join(f"{name} {_arch_default(ARCHITECTURES[name], key)}" for name in shown)
+
+
+def _arch_default(arch, key: str):
+    if key in _MODEL_KEYS:
+        return arch.model_defaults.get(key, getattr(_M, key))
+    return arch.train_defaults.get(key, getattr(_T, key))
+
+
+def _configs(arch: str, options: dict) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs: --arch's defaults, then the options given."""
+    from dataclasses import replace
+
+    spec = ARCHITECTURES[arch]
+    given = {k: v for k, v in options.items() if v is not None}
+    if arch == "transformer" and "seq_len" not in given:
+        given["seq_len"] = given.get("context", spec.model_defaults["context"])
+    model = replace(default_config(arch), **{k: v for k, v in given.items() if k in _MODEL_KEYS})
+    train = TrainConfig(
+        **{**spec.train_defaults, **{k: v for k, v in given.items() if k not in _MODEL_KEYS}}
+    )
+    if train.weight_decay and train.optimizer == "adam":  # decay asked of the LSTM too
+        train = replace(train, optimizer="adamw")
+    return model, train
 
 
 @click.command()
@@ -39,58 +70,100 @@ from musicgen.train import TrainConfig
 @click.option(
     "--batch-size",
     type=click.IntRange(1),
-    default=_T.batch_size,
-    show_default=True,
+    default=None,
+    show_default=_by_arch("batch_size"),
     help="Windows per training step.",
 )
 @click.option(
     "--seq-len",
     type=click.IntRange(2),
-    default=_T.seq_len,
+    default=None,
+    show_default=_by_arch("seq_len"),
+    help="Characters per training window (Transformer: --context).",
+)
+@click.option(
+    "--arch",
+    type=click.Choice(list(ARCHITECTURES)),
+    default="lstm",
     show_default=True,
-    help="Characters per training window.",
+    help="Network: a recurrent LSTM, or a causal self-attention Transformer.",
+)
+@click.option(
+    "--heads",
+    type=click.IntRange(1),
+    default=None,
+    show_default=_by_arch("heads"),
+    help="Transformer: attention heads per block (must divide --units).",
+)
+@click.option(
+    "--context",
+    type=click.IntRange(2),
+    default=None,
+    show_default=_by_arch("context"),
+    help="Transformer: longest window it attends over; longer tunes slide.",
+)
+@click.option(
+    "--warmup-steps",
+    type=click.IntRange(0),
+    default=None,
+    show_default=_by_arch("warmup_steps"),
+    help="Steps of linear learning-rate warm-up before the cosine decay.",
+)
+@click.option(
+    "--weight-decay",
+    type=click.FloatRange(0),
+    default=None,
+    show_default=_by_arch("weight_decay"),
+    help="AdamW weight decay (the Transformer's optimizer).",
 )
 @click.option(
     "--layers",
     type=click.IntRange(1),
-    default=_M.layers,
-    show_default=True,
-    help="Stacked LSTM layers.",
+    default=None,
+    show_default=_by_arch("layers"),
+    help="Stacked LSTM layers or Transformer blocks.",
 )
 @click.option(
     "--units",
     type=click.IntRange(1),
-    default=_M.units,
-    show_default=True,
-    help="LSTM units per layer.",
+    default=None,
+    show_default=_by_arch("units"),
+    help="LSTM units per layer, or the Transformer's width.",
 )
 @click.option(
     "--embedding-dim",
     type=click.IntRange(1),
     default=_M.embedding_dim,
     show_default=True,
-    help="Size of the character embedding.",
+    help="Size of the character embedding (LSTM; the Transformer's is --units).",
 )
 @click.option(
     "--dropout",
     type=click.FloatRange(0, 1, max_open=True),
-    default=_M.dropout,
-    show_default=True,
+    default=None,
+    show_default=_by_arch("dropout"),
     help="Dropout between layers.",
 )
 @click.option(
     "--learning-rate",
     type=click.FloatRange(0, min_open=True),
-    default=_T.learning_rate,
-    show_default=True,
-    help="Adam learning rate.",
+    default=None,
+    show_default=_by_arch("learning_rate"),
+    help="Peak learning rate (Adam for the LSTM, AdamW for the Transformer).",
 )
 @click.option(
     "--val-fraction",
     type=click.FloatRange(0, 1, max_open=True),
     default=_T.val_fraction,
     show_default=True,
-    help="Fraction of tunes held out for validation.",
+    help="Fraction of tunes held out for validation (they pick model.keras).",
+)
+@click.option(
+    "--test-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_T.test_fraction,
+    show_default=True,
+    help="Fraction of tunes held out for testing only: never used for any choice.",
 )
 @click.option(
     "--seed",
@@ -130,10 +203,11 @@ from musicgen.train import TrainConfig
 @click.option("--force", is_flag=True, help="Start the run directory over if it exists.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
-def train(corpus, run_dir, max_minutes, strategy, force, quiet, **options):
-    """Train an LSTM on ABC files (default: the bundled Irish corpus).
+def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options):
+    """Train an LSTM or a Transformer on ABC files (default: the bundled Irish corpus).
 
-    Running the same command again resumes after the last finished epoch.
+    Running the same command again resumes after the last finished epoch.  Options left
+    out take --arch's defaults (shown as "lstm ..., transformer ...").
     """
     _quiet_tensorflow()
     from musicgen.abc import read_corpus
@@ -141,9 +215,7 @@ def train(corpus, run_dir, max_minutes, strategy, force, quiet, **options):
 
     corpus_data = read_corpus(_corpus_paths(corpus))
     _report_skipped(corpus_data)
-    model_keys = {"layers", "units", "embedding_dim", "dropout"}
-    model_config = ModelConfig(vocab_size=0, **{k: options[k] for k in model_keys})
-    config = TrainConfig(**{k: v for k, v in options.items() if k not in model_keys})
+    model_config, config = _configs(arch, options)
     click.echo(f"training on {len(corpus_data.tunes)} tunes -> {run_dir}")
 
     def report(record):
@@ -234,33 +306,62 @@ def lab_train(corpus, run_dir, iterations, max_minutes, force):
 @click.option(
     "--held-out",
     is_flag=True,
-    help="Score only the tunes the run held out for validation (give it the "
-    "corpus it was trained on).",
+    help="Score only the tunes the run held out (give it the corpus it was trained on; "
+    "a run that recorded its corpus refuses another).",
+)
+@click.option(
+    "--split",
+    "split_name",
+    type=click.Choice(["validation", "test"]),
+    default="validation",
+    show_default=True,
+    help="With --held-out: the validation tunes (they chose the model) or the test "
+    "tunes (--test-fraction at training; never used for any choice).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def evaluate(run_dir, corpus, held_out, as_json):
-    """Held-out cross-entropy of a model on ABC tunes, in bits per character."""
+def evaluate(run_dir, corpus, held_out, split_name, as_json):
+    """Held-out cross-entropy of a model on ABC tunes, in bits per character.
+
+    Prints three figures: every character; the music only (tune bodies and end marker,
+    headers given as context); and under the grammar-masked distribution the sampler
+    draws from, with the tunes that grammar refuses counted as unreachable.
+    """
     _quiet_tensorflow()
     import json
 
+    from musicgen import split
     from musicgen.abc import read_corpus
-    from musicgen.dataset import split_tunes
+    from musicgen.errors import TrainError
     from musicgen.evaluate import evaluate as evaluate_run
     from musicgen.rundir import load_run
 
+    if split_name == "test" and not held_out:
+        raise click.UsageError("--split test needs --held-out")
     run = load_run(run_dir)
     corpus_data = read_corpus(_corpus_paths(corpus))
     _report_skipped(corpus_data)
     tunes = corpus_data.tunes
     if held_out:
         config = TrainConfig.from_dict(run.train_config)
-        tunes = split_tunes(tunes, config.val_fraction, config.seed)[1]
+        record = split.check(run_dir, tunes, "evaluate --held-out")
+        if record is None:  # a run directory from before split.json: recompute its split
+            n = len(tunes)
+            record = split.split_ids(n, config.val_fraction, config.test_fraction, config.seed)
+        if not record[split_name]:
+            raise TrainError(
+                f"{run_dir} has no {split_name} tunes"
+                + (" (train it with --test-fraction)" if split_name == "test" else "")
+            )
+        tunes = [tunes[i] for i in record[split_name]]
     result = evaluate_run(run, tunes)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
         return
     click.echo(f"bits/char  {result.bits_per_char:.4f}")
+    click.echo(f"music      {result.music_bits_per_char:.4f}  (body and end marker only)")
+    click.echo(f"sampled    {result.constrained_bits_per_char:.4f}  (grammar-masked)")
+    click.echo(f"unreachable {result.unreachable}")
     click.echo(f"tunes      {result.tunes}")
     click.echo(f"chars      {result.chars:,}")
     click.echo(f"skipped    {result.skipped}")
