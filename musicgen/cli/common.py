@@ -22,6 +22,15 @@ from musicgen.train import TrainConfig
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CORPUS = ROOT / "data" / "abc_tunes"
 DEFAULT_RUN = ROOT / "checkpoints" / "default"
+# --run, the same on every command that reads a trained model
+run_option = click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    default=str(DEFAULT_RUN),
+    show_default="checkpoints/default",
+    help="Run directory of a trained model.",
+)
 # Option defaults come from the configs, so they are stated (and explained) once.
 _M, _T, _S = ModelConfig(vocab_size=0), TrainConfig(), SampleConfig()
 

@@ -8,11 +8,11 @@ import click
 
 from musicgen.cli.common import (
     _S,
-    DEFAULT_RUN,
     _grammar_factory,
     _quiet_tensorflow,
     _report_skipped,
     handle_errors,
+    run_option,
 )
 from musicgen.sample import SampleConfig
 
@@ -58,14 +58,7 @@ def _render_options(default_formats: str):
 
 
 @click.command()
-@click.option(
-    "--run",
-    "run_dir",
-    type=click.Path(file_okay=False),
-    default=str(DEFAULT_RUN),
-    show_default="checkpoints/default",
-    help="Run directory of a trained model.",
-)
+@run_option
 @click.option(
     "-n",
     "n",

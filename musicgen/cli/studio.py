@@ -6,20 +6,13 @@ from pathlib import Path
 
 import click
 
-from musicgen.cli.common import DEFAULT_CORPUS, DEFAULT_RUN, handle_errors
+from musicgen.cli.common import DEFAULT_CORPUS, handle_errors, run_option
 
 DEFAULT_TUNEBOOK = Path("out") / "tunebook.sqlite"  # beside other output; never in a run dir
 
 
 @click.command()
-@click.option(
-    "--run",
-    "run_dir",
-    type=click.Path(file_okay=False),
-    default=str(DEFAULT_RUN),
-    show_default="checkpoints/default",
-    help="Run directory of a trained model.",
-)
+@run_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",

@@ -15,6 +15,7 @@ from musicgen.cli.common import (
     _quiet_tensorflow,
     _report_skipped,
     handle_errors,
+    run_option,
 )
 from musicgen.model import ARCHITECTURES, ModelConfig, default_config
 from musicgen.train import TrainConfig
@@ -294,14 +295,7 @@ def lab_train(corpus, run_dir, iterations, max_minutes, force):
 
 
 @click.command()
-@click.option(
-    "--run",
-    "run_dir",
-    type=click.Path(file_okay=False),
-    default=str(DEFAULT_RUN),
-    show_default="checkpoints/default",
-    help="Run directory of a trained model.",
-)
+@run_option
 @click.argument("corpus", nargs=-1, type=click.Path())
 @click.option(
     "--held-out",
