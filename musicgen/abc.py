@@ -1,24 +1,20 @@
-"""Read ABC files into tunes: split, parse headers, normalize.
+"""Parse ABC text into tunes: split, parse headers, normalize.
 
-Parsing is pure (`parse_abc` takes text, returns tunes); only `read_corpus` touches the
-disk.  A tune is split off at an ``X:`` line or a blank line, as the ABC standard says;
+Parsing is pure: `parse_abc` takes text and returns tunes, and `musicgen.corpus` reads the
+files.  A tune is split off at an ``X:`` line or a blank line, as the ABC standard says;
 ``X:`` numbers are kept but never used as keys, because real files restart them.
 
 Input from anywhere is expected: a tune with bytes that are not UTF-8, NUL or other control
 characters, or absurd length is skipped and reported (file, line, reason) while the good
-tunes around it still load; only a file with no tune at all is an error.
+tunes around it still load.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from musicgen.errors import CorpusError
-
-# meter_fraction and default_unit_length are re-exported: callers import them from here.
-from musicgen.theory import default_unit_length, meter_fraction, strip_comment  # noqa: F401
+from musicgen.theory import default_unit_length, strip_comment
 
 # Header fields every tune text is rebuilt with, in this order (K: must close a header).
 CANONICAL_FIELDS = ("M", "L", "K")
@@ -28,7 +24,8 @@ _QUOTED_RE = re.compile(r'"[^"]*"')
 _BANG_DECORATION_RE = re.compile(r"![^!\s|]+!")
 _TRAILING_BANGS_RE = re.compile(r"[!\s]*\Z")
 # Characters no ABC tune contains: C0 controls other than tab/newline (the model's tune
-# markers are among them), and lone surrogates (how `read_text` keeps bytes not UTF-8).
+# markers are among them), and lone surrogates (how `musicgen.corpus.read_text` keeps
+# bytes not UTF-8).
 _BAD_CHAR_RE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")
 # 9x the longest of the 13,000 tunes in the bundled and music21 corpora (2,277): a longer
 # "tune" is a broken file (a lost newline, a concatenation), and costs minutes downstream.
@@ -98,15 +95,6 @@ class Skipped:
         if not self.line:  # a whole file (line 0): unreadable or binary
             return f"{self.source}: {self.reason}"
         return f"{self.source}:{self.line}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """What `read_corpus` found: tunes in input order, and what it skipped."""
-
-    tunes: tuple[Tune, ...]
-    skipped: tuple[Skipped, ...] = field(default_factory=tuple)
-    files: tuple[str, ...] = field(default_factory=tuple)
 
 
 def normalize_line(line: str) -> str:
@@ -229,95 +217,3 @@ def _tidy_field(line: str) -> str:
     """``K: G Major`` -> ``K:G Major``: a body field line in the same form as the header."""
     match = _FIELD_RE.match(line)
     return f"{match.group(1)}:{match.group(2).strip()}" if match else line
-
-
-def find_abc_files(paths) -> list[Path]:
-    """Expand files and directories (searched recursively for ``*.abc``) in given order."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".abc"))
-        elif path.exists():
-            found.append(path)
-        else:
-            raise CorpusError(f"{path}: no such file or directory")
-    return found
-
-
-def read_text(path: Path) -> str:
-    """Read a file as UTF-8 text; bytes that are not UTF-8 become U+DC80..U+DCFF.
-
-    Keeping them (``surrogateescape``) instead of failing lets `parse_abc` skip just the
-    tunes that hold them; `binary_reason` says whether the whole file is binary.
-    """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not data.strip():
-        raise CorpusError(f"{path}: file is empty")
-    return data.decode("utf-8", errors="surrogateescape")
-
-
-def binary_reason(text: str) -> str | None:
-    """Why text from `read_text` is not a text file (its first bad byte, with the byte
-    offset in the file), or None if it is text."""
-    data = text.encode("utf-8", errors="surrogateescape")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-    if "\x00" in text:
-        return f"not a text file (NUL byte at offset {data.index(0)})"
-    return None
-
-
-def read_corpus(paths) -> Corpus:
-    """Load every tune from files and directories.
-
-    A file named on the command line that cannot be read is an error; a file found while
-    searching a directory that cannot be read is skipped and reported, like a bad tune.
-    Raises `CorpusError` when nothing at all is loaded.
-    """
-    paths = list(paths)
-    if not paths:
-        raise CorpusError("no ABC files given")
-    tunes: list[Tune] = []
-    skipped: list[Skipped] = []
-    named = {Path(p) for p in paths}
-    files = find_abc_files(paths)
-    if not files:
-        raise CorpusError(f"{', '.join(map(str, paths))}: no .abc files found")
-    for path in files:
-        try:
-            text = read_text(path)
-        except CorpusError as exc:
-            if path in named:
-                raise
-            skipped.append(Skipped(str(path), 0, str(exc).split(": ", 1)[1]))
-            continue
-        found, bad = parse_abc(text, str(path))
-        problem = None if found else binary_reason(text)
-        if problem:  # nothing but binary: one reason for the file, not one per block
-            if path in named:
-                raise CorpusError(f"{path}: {problem}")
-            skipped.append(Skipped(str(path), 0, problem))
-            continue
-        if not found and path in named and len(files) == 1:
-            plural = "s" if len(bad) != 1 else ""
-            reasons = (
-                f" ({len(bad)} block{plural} skipped; line {bad[0].line}: {bad[0].reason})"
-                if bad
-                else ""
-            )
-            raise CorpusError(f"{path}: no tunes found{reasons}")
-        tunes.extend(found)
-        skipped.extend(bad)
-    if not tunes:
-        plural = "s" if len(files) != 1 else ""
-        first = f" (first skipped: {skipped[0]})" if skipped else ""
-        raise CorpusError(
-            f"{', '.join(map(str, paths))}: no tunes found in {len(files)} file{plural}{first}"
-        )
-    return Corpus(tuple(tunes), tuple(skipped), tuple(str(p) for p in files))

@@ -27,8 +27,8 @@ import mido
 import numpy as np
 
 from musicgen.errors import MidiError
+from musicgen.files import atomic_write
 from musicgen.midi import read_notes
-from musicgen.rundir import atomic_write
 
 log = logging.getLogger(__name__)
 

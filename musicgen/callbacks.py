@@ -1,4 +1,5 @@
-"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget."""
+"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget,
+the learning-rate schedule and dropout masks that a resumed run replays exactly."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import math
 import time
 
 import keras
+import numpy as np
 from tqdm import tqdm
 
 from musicgen import rundir
+from musicgen.history import write_history
 from musicgen.model import build_model
 from musicgen.plot import write_loss_plot
-from musicgen.train import EpochRecord
+from musicgen.records import EpochRecord
+from musicgen.resume import save_resume_point
 
 LN2 = math.log(2.0)  # losses are in nats; users read bits per character
 
@@ -60,9 +64,9 @@ class Checkpointer(keras.callbacks.Callback):
             "chars_per_s": chars_per_s,
         }
         self.history = [r for r in self.history if r["epoch"] <= epoch] + [row]
-        rundir.write_history(self.run_dir, self.history)
+        write_history(self.run_dir, self.history)
         write_loss_plot(self.run_dir, self.history)
-        rundir.save_resume_point(self.model, self.run_dir, epoch + 1)
+        save_resume_point(self.model, self.run_dir, epoch + 1)
         self.last_epoch = epoch + 1
         if self.report:
             self.report(
@@ -157,3 +161,23 @@ class CosineSchedule(keras.callbacks.Callback):
         progress = min(progress, 1.0)
         lr = self.final + (self.base - self.final) * 0.5 * (1 + math.cos(math.pi * progress))
         self.model.optimizer.learning_rate.assign(lr)
+
+
+class DropoutSeeds(keras.callbacks.Callback):
+    """Start each epoch's random streams (dropout masks) from (`seed`, epoch) alone.
+
+    Keras draws each dropout mask from a seed generator whose state counts the calls since
+    the model was built; a resumed run would start that count again.  Setting every state
+    at the start of each epoch makes the masks a function of (seed, epoch, step), so an
+    epoch replays the same masks whether or not the run was interrupted before it.
+    """
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        states = [v for v in self.model.variables if v.name == "seed_generator_state"]
+        draws = np.random.default_rng([self.seed, 4, epoch]).integers(1, 2**31, len(states))
+        for state, draw in zip(states, draws, strict=True):
+            state.assign(np.array([draw, 0]).astype(state.dtype))

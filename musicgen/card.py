@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 from musicgen import rundir, split
-from musicgen.train import TrainConfig
 
 CARD_FILE = "README.md"
 
 
 def held_out(run_dir: Path, tunes: list) -> tuple[str, list]:
     """The split to report (test if the run has one, else validation) and its tunes."""
-    config = TrainConfig.from_dict(rundir.read_config(run_dir)[1])
+    config = rundir.read_config(run_dir)[1]  # a TrainConfig
     record = split.check(run_dir, tunes, "write a model card") or split.split_ids(
         len(tunes), config.val_fraction, config.test_fraction, config.seed
     )
@@ -112,15 +111,14 @@ def card(run_dir: Path, corpus: list[Path], split_name: str, result: dict) -> st
 
 def main(argv: list[str] | None = None) -> int:
     """Write ``RUN/README.md``; arguments: RUN [CORPUS...] (default: the bundled corpus)."""
-    from musicgen.abc import read_corpus
-    from musicgen.cli.common import _corpus_paths
+    from musicgen.corpus import BUNDLED_CORPUS, read_corpus
     from musicgen.evaluate import evaluate
     from musicgen.rundir import load_run
 
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         sys.exit("usage: python -m musicgen.card RUN [CORPUS...]")
-    run_dir, corpus = Path(args[0]), _corpus_paths(tuple(args[1:]))
+    run_dir, corpus = Path(args[0]), args[1:] or [str(BUNDLED_CORPUS)]
     tunes = read_corpus(corpus).tunes
     split_name, scored = held_out(run_dir, tunes)
     result = evaluate(load_run(run_dir), scored).to_dict()

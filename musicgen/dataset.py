@@ -44,14 +44,14 @@ def encode_texts(texts: Sequence[str], vocab: Vocab) -> np.ndarray:
     return np.concatenate([vocab.encode_tune(text) for text in texts])
 
 
-def tune_context(vocab: Vocab, train_config: dict) -> list[int]:
+def tune_context(vocab: Vocab, train_config) -> list[int]:
     """The ids a tune is sampled and scored after, from the zero LSTM state.
 
-    It is what training put there (`train_config` as a run dir stores it): with
+    It is what training put there (the run's `musicgen.records.TrainConfig`): with
     ``windows="tunes"`` a window opens at each tune's ``BOS``; with ``"stream"`` (and in
     runs from before the option, or the lab's) a tune only ever follows an ``EOS``.
     """
-    if train_config.get("windows", "stream") == "tunes":
+    if train_config.windows == "tunes":
         return [vocab.bos]
     return [vocab.eos, vocab.bos]
 
@@ -82,6 +82,23 @@ def window_starts(stream_len: int, seq_len: int, starts: np.ndarray | None = Non
     return first[first + seq_len + 1 <= stream_len]
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order of `n` windows in `epoch` (0-based): a function of (seed, epoch) alone."""
+    return np.random.default_rng([seed, 3, epoch]).permutation(n)
+
+
+def steps_per_epoch(
+    stream_len: int,
+    seq_len: int,
+    batch_size: int,
+    starts: np.ndarray | None = None,
+    drop_remainder: bool = False,
+) -> int:
+    """Batches in one epoch of `make_dataset` over a stream of `stream_len` ids."""
+    n = len(window_starts(stream_len, seq_len, starts))
+    return n // batch_size if drop_remainder else -(-n // batch_size)
+
+
 def make_dataset(
     ids: np.ndarray,
     seq_len: int,
@@ -89,14 +106,19 @@ def make_dataset(
     *,
     shuffle: bool,
     seed: int = 0,
+    epochs: tuple[int, int] = (0, 1),
     drop_remainder: bool = False,
     starts: np.ndarray | None = None,
+    steps: int | None = None,
 ):
     """A ``tf.data.Dataset`` of (input, target) int32 batches of shape (B, seq_len).
 
     Windows are slices of `ids` placed by `window_starts` (tiling the stream, or from
-    each of the tune offsets `starts`); with `shuffle` the window order changes every
-    epoch, reproducibly for a given `seed`.
+    each of the tune offsets `starts`).  With `shuffle`, the dataset holds the batches of
+    the epochs ``range(*epochs)`` one after another, each epoch in the order
+    `epoch_order` draws from (`seed`, epoch): a run resumed at epoch k sees the batches an
+    uninterrupted run sees from epoch k on.  `steps` keeps the first `steps` batches of
+    each epoch (so several workers all get whole batches).
     """
     import tensorflow as tf
 
@@ -109,10 +131,19 @@ def make_dataset(
         )
     # (n, seq_len + 1): each row holds an input window and its target, shifted by one.
     rows = ids[first[:, None] + np.arange(seq_len + 1)[None, :]]
-    ds = tf.data.Dataset.from_tensor_slices(rows)
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if not shuffle:
+        ds = tf.data.Dataset.from_tensor_slices(rows).batch(batch_size, drop_remainder)
+    else:
+        orders = np.array([epoch_order(n, seed, e) for e in range(*epochs)]).reshape(-1, n)
+        table = tf.constant(rows)
+        keep = -1 if steps is None else steps  # take(-1): all of them
+
+        def epoch(order):  # one epoch's batches of window numbers, (B,) each
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)
+
+        ds = tf.data.Dataset.from_tensor_slices(orders)  # (epochs, n)
+        ds = ds.flat_map(lambda order: epoch(order).take(keep))
+        ds = ds.map(lambda index: tf.gather(table, index))  # (B, seq_len + 1)
     ds = ds.map(split_input_target, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 

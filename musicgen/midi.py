@@ -3,10 +3,13 @@
 Why not music21, which reads ABC well enough for MusicXML (`musicgen.sheet` uses it)?  For
 MIDI it is too slow (about 150 ms a tune here; the sampler and `render` convert hundreds)
 and it silently drops some ABC: inline ``[K:]``/``[M:]`` changes, decorated notes, notes
-next to the old ``!`` line-end marker.  `musicgen.notes` (tokens -> written events) and
-`musicgen.perform` (ties, repeats, timing) take a few milliseconds a tune, and follow
-abcMIDI's abc2midi, the reference ABC player: tests/test_fidelity.py checks that the
-melody we write is note for note the melody abc2midi writes, for every corpus tune.
+next to the old ``!`` line-end marker.  `musicgen.notes` (lexer tokens -> written events,
+decorations from the table in `musicgen.ornaments`) and `musicgen.perform` (ties, repeats,
+parts, trills, timing) take a few milliseconds a tune, and follow abcMIDI's abc2midi, the
+reference ABC player: tests/test_fidelity.py and tests/fidelity_sweep.py check that the
+melody we write is note for note the melody plain abc2midi writes, grace notes, fermatas,
+trills, rolls and chords included.  Guitar chords are not played: abc2midi puts them on a
+channel of their own, which never touches the melody; we write the melody only.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ _MAJOR_KEYS = dict(zip(range(-7, 8), "Cb Gb Db Ab Eb Bb F C G D A E B F# C#".spl
 def tune_to_midi(abc: str, *, program: int = 40, tempo_bpm: float | None = None) -> mido.MidiFile:
     """Convert one complete ABC tune (``X:``, ``T:``, ``M:``, ``L:``, ``K:``, body) to MIDI.
 
-    Repeats and endings are played out, tied notes merged, chord symbols in quotes, grace
-    notes and decorations left silent (see `musicgen.notes`).  The tempo is `tempo_bpm`
+    Repeats, endings and ``P:`` parts are played out, tied notes merged, grace notes and
+    decorations performed as abc2midi performs them, chord symbols in quotes left silent
+    (see `musicgen.notes` and `musicgen.ornaments`).  The tempo is `tempo_bpm`
     (quarter notes per minute) if given, else the tune's ``Q:`` field, else `default_bpm`
     for its meter.  `program` is the General MIDI instrument, 0-based (40 = violin).
     Returns a type-1 file: a conductor track (tempo, meter, key) and one melody track on
@@ -81,7 +85,7 @@ def write_midi(midi: mido.MidiFile, path) -> None:
     A failure leaves neither a half-written file nor the temp file behind; an OSError
     becomes `OutputError` naming the path.
     """
-    from musicgen.rundir import atomic_write
+    from musicgen.files import atomic_write
 
     atomic_write(Path(path), lambda tmp: midi.save(str(tmp)))
 
@@ -128,7 +132,9 @@ def _build(title, notes, meters, sharps, bpm, program) -> mido.MidiFile:
     """Lay the notes out as a type-1 MIDI file: conductor track plus one melody track."""
 
     def ticks(quarters: Fraction) -> int:
-        return round(quarters * TICKS_PER_BEAT)
+        # round(quarters * TICKS_PER_BEAT), halves up, in integers: Fraction math is slow
+        twice = 2 * quarters.numerator * TICKS_PER_BEAT
+        return (twice + quarters.denominator) // (2 * quarters.denominator)
 
     conductor = [
         (0, 0, mido.MetaMessage("track_name", name=title)),
@@ -146,16 +152,15 @@ def _build(title, notes, meters, sharps, bpm, program) -> mido.MidiFile:
     for pitch, onset, duration, downbeat in notes:
         start = ticks(onset)
         timeline.append((start, 1, pitch, VELOCITY + ACCENT if downbeat else VELOCITY))
-        timeline.append((max(start + 1, ticks(onset + duration)), 0, pitch, 0))
+        timeline.append((max(start + 1, start + ticks(duration)), 0, pitch, 0))
     timeline.sort()
     melody = mido.MidiTrack([mido.MetaMessage("track_name", name=title)])
     melody.append(mido.Message("program_change", channel=CHANNEL, program=program))
     now = 0
+    on, off = 0x90 | CHANNEL, 0x80 | CHANNEL  # status bytes: from_bytes is mido's quick path
     for tick, is_on, pitch, velocity in timeline:
-        kind = "note_on" if is_on else "note_off"
-        melody.append(
-            mido.Message(kind, channel=CHANNEL, note=pitch, velocity=velocity, time=tick - now)
-        )
+        status = on if is_on else off
+        melody.append(mido.Message.from_bytes((status, pitch, velocity), time=tick - now))
         now = tick
     melody.append(mido.MetaMessage("end_of_track", time=0))
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)

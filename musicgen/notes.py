@@ -1,33 +1,49 @@
-"""Read the notes of one ABC tune as written: tokens, then events.  Pure: no I/O.
+"""Read the notes of one ABC tune as written: lexer tokens, then events.  Pure: no I/O.
 
 `read_tune` turns the text of a tune into `Written`: a flat list of events in written
-order (struck notes and chords as `Strike`, rests as a `Strike` without sounds, bar lines,
-`Ending` marks, parts, meter changes) with every pitch and length worked out.  Playing
-them (ties, repeats, endings, timing) is `musicgen.perform`'s job.
+order (struck notes, chords and grace notes as `Strike`, rests as a `Strike` without
+sounds, bar lines, `Ending` marks, `Part` labels, meter changes) with every pitch and
+length worked out.  The text is read once, by `musicgen.lexer`; decorations take their
+effect from the table in `musicgen.ornaments`; playing the events (ties, repeats, parts,
+trills, timing) is `musicgen.perform`'s job.
 
-The rules are those of abcMIDI's abc2midi, the implementation our MIDI is checked against
-(tests/test_fidelity.py), where the ABC standard leaves room or abc2midi departs from it:
+The rules are abcMIDI's abc2midi 4.84 (store.c, parseabc.c), the player our MIDI is
+checked against (tests/test_fidelity.py), where the ABC standard leaves room or abc2midi
+departs from it:
 - an accidental holds to the end of the bar for its letter in every octave;
-- a chord lasts as long as its first note, or the length written after ``]`` if any;
+- a chord lasts as long as its first note (a fermata on it included), or the length
+  written after ``]``; all its notes sound as long as the first one does;
 - ``(5``, ``(7`` and ``(9`` fit into 3 notes when the meter's numerator divides by 3, else 2;
-- an ``M:`` change in the body keeps the unit length;
-- ``>`` (3:1, ``>>`` 7:1) and ``<`` change two notes only if they are equally long, and
-  both staccato or neither; a staccato note (``.A``) sounds half its length.
+- ``>`` (3:1, ``>>`` 7:1) and ``<`` change two notes only if they are equally long (a
+  staccato note counting its sounding half), or either is a chord;
+- a one-letter decoration (``~ T H .``) acts only when a note, chord or rest follows it
+  at once; a ``!name!`` one waits for the next note (``.(`` and ``.-`` are no staccato);
+  ``H[|]`` opens a chord (abc2midi reads ``H[`` then ``|]``), which the next ``]`` or
+  ``[|]`` closes, else the end of the tune;
+- an ending counts only glued to ``|`` or ``:|`` (``|2``, ``:|2``, ``[2``): ``||2``,
+  ``|:2`` and ``| 2`` are none; ``:[|`` is a dotted bar, no repeat; ``[|]:|`` is
+  ``[|]`` then ``:|``;
+- a rest inside a chord takes no time; a tie after a staccato chord joins nothing;
+- ``%%MIDI transpose n`` shifts later notes by n semitones; ``%%MIDI gracedivider n``
+  makes grace notes 1/n of their written length; a ``P:`` in the body counts only when
+  the header has a ``P:`` order.
 Music written on an ``M:`` or ``L:`` line of the body (``M:3/4 ABc|``, not ABC) is
-dropped and the field kept, as abc2midi does.  On purpose not sounded: grace notes
-``{...}`` (no sound, no time), guitar chords and annotations in quotes, lyrics, voices
-after the first (``V:``) and voice overlays (``&``).
-Other decorations (``~ T H`` and the other shortcuts, ``!trill!``, ``+fermata+``) are read
-and dropped: the note is played as written, where abc2midi plays rolls and trills as runs
-of short notes and holds fermatas longer.
+dropped and the field kept, as abc2midi does.  Not sounded: guitar chords and
+annotations in quotes (abc2midi plays guitar chords on a channel of their own, which the
+melody never shares; we leave them out), lyrics, voices after the first (``V:``) and
+voice overlays (``&``).
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 from fractions import Fraction
 
-from musicgen.abcvalues import (
+from musicgen.errors import MidiError
+from musicgen.events import BAR, BOTH, DOUBLE, END, START, Ending, Part, Written
+from musicgen.lexer import Token, lex
+from musicgen.repeats import part_order
+from musicgen.theory import (
     default_unit,
     ending_passes,
     key_signature,
@@ -37,47 +53,10 @@ from musicgen.abcvalues import (
     parse_unit,
     strip_comment,
 )
-from musicgen.errors import MidiError
-from musicgen.events import (
-    BAR,
-    BOTH,
-    DOUBLE,
-    END,
-    PART,
-    START,
-    Ending,
-    Meter,
-    Sound,
-    Strike,
-    Written,
-)
+from musicgen.writer import Writer
 
-_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_ACCIDENTALS = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
-_TUPLET_SPAN = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}  # (p: p notes in the time of this many
-_FIELD_RE = re.compile(r"([A-Za-z+]):(.*)")  # +: continues the field before it
-_TOKEN_RE = re.compile(
-    r"""
-      (?P<field>\[[A-Za-z]:[^\]]*\]?)
-    | (?P<text>"[^"]*"?)
-    | (?P<deco>![^!\s|]*!|\+[^+\s|]*\+)
-    | (?P<grace>\{[^}]*\}?)
-    | (?P<ending>\[\d+(?:[-,]\d+)*)
-    | (?P<bar>(?P<barline>\[?\|[|\]:]?|::|:\|\]?)(?P<passes>\s*\d+(?:[-,]\d+)*)?)
-    | (?P<note>(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<octave>[,']*)
-        (?P<num>\d*)(?P<slashes>/*)(?P<den>\d*))
-    | (?P<rest>[zx](?P<rnum>\d*)(?P<rslashes>/*)(?P<rden>\d*))
-    | (?P<measures>[ZX](?P<count>\d*))
-    | (?P<open>\[)
-    | (?P<close>\](?P<cnum>\d*)(?P<cslashes>/*)(?P<cden>\d*))
-    | (?P<tie>-)
-    | (?P<tuplet>\((?P<p>[1-9]\d*)(?::(?P<q>\d*)(?::(?P<r>\d*))?)?)
-    | (?P<broken>[<>]+)
-    | (?P<overlay>&)
-    | (?P<staccato>\.(?![-(]))
-    """,
-    re.VERBOSE,
-)
+_FOLLOWERS = ("note", "chord", "rest")  # what a one-letter decoration must stand before
+_CHAINED = ".MLRH~Tuv'OPS"  # abc2midi's one-letter decorations, which may stand in a row
 
 
 def read_tune(abc: str) -> Written:
@@ -90,225 +69,224 @@ def read_tune(abc: str) -> Written:
 
 
 class _Reader:
-    """The state of reading one tune: key, unit, meter, open chord, tuplet, broken rhythm."""
+    """Fields and the token loop; `Writer` keeps the state of the notes themselves."""
 
     def __init__(self) -> None:
         self.title = "Untitled"
-        self.events: list = []
         self.meter: tuple[int, int] | None = None
-        self.unit: Fraction | None = None  # quarter notes per unit length, once known
-        self.keymap, self.sharps = key_signature("C")
-        self.in_bar: dict[str, int] = {}  # accidentals written so far in this bar
+        self.header_unit: Fraction | None = None
         self.tempo: float | None = None
-        self.chord: list[Sound] | None = None
-        self.chord_unit: Fraction | None = None  # the first chord note's multiplier
-        self.tuplet_left, self.tuplet_factor = 0, Fraction(1)
-        self.broken: tuple[Fraction, Fraction] | None = None  # > or < waiting for its note
-        self.last: Strike | None = None
-        self.last_staccato = False
+        self.parts: str | None = None
         self.voice: str | None = None  # the first voice named by V:, the one we play
+        self.voices: set[str] = set()
         self.other_voice = False  # after a V: naming another voice
         self.overlay = False  # after &, to the bar line: abc2midi plays it in another track
-        self.staccato = False  # a . before the next single note: it sounds half its length
+        self.out = Writer()
+        self.pending_part: int | None = None  # a header P: of one letter may be a label
 
     def read(self, abc: str) -> Written:
-        lines = abc.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        body_start = None
-        for number, raw in enumerate(lines):
-            line = strip_comment(raw)
-            match = _FIELD_RE.match(line)
-            if match:
-                name, value = match.groups()
-                self.field(name, value.strip(), header=True)
-                if name == "K":
-                    body_start = number + 1
-                    break
-            elif line.strip():
+        tokens = lex(abc.replace("\r\n", "\n").replace("\r", "\n"))
+        at = self.header(tokens)
+        header_meter, header_sharps = self.meter, self.out.sharps
+        self.out.unit = self.header_unit or default_unit(self.meter) * 4
+        self.out.header_unit = self.out.unit
+        if self.parts is not None and len(self.parts) == 1:
+            self.pending_part = len(self.out.events)
+            self.out.events.append(Part(self.parts))
+        self.body(tokens, at)
+        self.out.finish()
+        if self.parts is not None:
+            self.out.events.append(Part(""))
+        return Written(
+            self.title, [e for e in self.out.events if e is not None], header_meter,
+            header_sharps, self.tempo, self.parts, max(1, len(self.voices)),
+            self.out.header_unit / 4,
+        )  # fmt: skip
+
+    def header(self, tokens: list[Token]) -> int:
+        """Act on the header's fields; the index of the token after the ``K:`` line."""
+        for index, token in enumerate(tokens):
+            if token.kind == "field":
+                self.field(token.name, strip_comment(token.value).strip(), header=True)
+                if token.name == "K":
+                    return index + 1
+            elif token.kind == "directive":
+                self.out.directive(token.value)
+            elif token.kind not in ("space", "newline", "comment"):
                 raise MidiError(f"tune {self.title!r}: no K: field before the music")
-        if body_start is None:
-            raise MidiError(f"tune {self.title!r}: no K: field")
-        header_meter, header_sharps = self.meter, self.sharps
-        for raw in lines[body_start:]:
-            if not raw.strip():
-                if self.events:
+        raise MidiError(f"tune {self.title!r}: no K: field")
+
+    def body(self, tokens: list[Token], at: int) -> None:
+        out = self.out
+        blank = True  # nothing but spaces on this line so far
+        carried = 0  # colons the last bar line lent this one (abc2midi reads [|]:| as [|] :|)
+        index = at - 1
+        while index + 1 < len(tokens):
+            index += 1
+            token = tokens[index]
+            kind = token.kind
+            if kind == "newline":
+                if blank and out.has_music():
                     break  # a blank line ends the tune
+                blank = True
                 continue
-            line = strip_comment(raw)
-            match = _FIELD_RE.match(line)
-            if match:
-                name, value = match.group(1), match.group(2).strip()
-                if name == "X":
+            if kind != "space":
+                blank = False
+            if kind == "field":
+                if token.name == "X":
                     break
-                value, _dropped = _music_after_field(name, value)
-                self.field(name, value, header=False)
-            else:
-                self.music(line)
-        return Written(self.title, self.events, header_meter, header_sharps, self.tempo)
+                value = _music_dropped(token.name, strip_comment(token.value).strip())
+                self.field(token.name, value, header=False)
+            elif kind == "inline_field":
+                self.field(token.name, token.value.strip(), header=False)
+            elif kind == "directive":
+                out.directive(token.value)
+            elif self.other_voice:
+                continue
+            elif kind == "bar":
+                if token.text[0] == "[" and index > at and _follows(tokens[index - 1], token):
+                    out.stray("[")  # abc2midi reads H[|] as a fermata on a chord: H[ |]
+                following = tokens[index + 1] if index + 1 < len(tokens) else None
+                lend = following is not None and _lends_colons(token, following)
+                _bar(out, token, carried, lend)
+                self.overlay = False
+                carried = token.repeat_start if lend else 0
+            elif self.overlay:
+                continue
+            elif kind in ("note", "chord", "rest"):
+                out.music(token)
+            elif kind == "decoration":
+                following = tokens[index + 1] if index + 1 < len(tokens) else None
+                out.decorate(token, following is not None and _follows(token, following))
+            elif kind == "tie":
+                out.tie()
+            elif kind == "tuplet":
+                out.tuplet(token.tuplet, self.meter)
+            elif kind == "broken":
+                out.broken_rhythm(token.broken)
+            elif kind == "ending":
+                out.events.append(Ending(ending_passes(token.ending)))
+            elif kind in ("grace_start", "grace_end"):
+                out.in_grace = kind == "grace_start"
+            elif kind == "overlay":
+                self.overlay = True
+            elif kind == "error" and token.text == "]":
+                index, length = _length_after(tokens, index)
+                out.close_chord(length)
+            elif kind == "error":
+                out.stray(token.text)
 
     def field(self, name: str, value: str, header: bool) -> None:
         """Act on a header field, a field line in the body, or an inline ``[X:...]``."""
+        out = self.out
         if name == "T" and header and self.title == "Untitled":
             self.title = value or "Untitled"
         elif name == "M":
             self.meter = parse_meter(value)
-            if not header and self.meter is not None:
-                self.events.append(Meter(*self.meter))
+            out.meter(self.meter, header)
         elif name == "L":
             unit = parse_unit(value)
-            self.unit = unit * 4 if unit is not None else self.unit
+            if unit is not None:
+                out.unit = unit * 4
+                self.header_unit = out.unit if header else self.header_unit
         elif name == "K":
-            self.keymap, sharps = key_signature(value)
-            self.in_bar = {}
-            if header:
-                self.sharps = sharps
-                if self.unit is None:
-                    self.unit = default_unit(self.meter) * 4
+            out.key(*key_signature(value), header=header)
         elif name == "Q" and self.tempo is None:
             self.tempo = parse_tempo(value)
-        elif name == "P" and not header:
-            self.events.append(PART)
-        elif name == "V":
+        elif name == "P":
+            self.part(value, header)
+        elif name == "V" and not header:
             voice = value.split()[0] if value.split() else ""
+            self.voices.add(voice)
             self.voice = self.voice if self.voice is not None else voice
             self.other_voice = voice != self.voice
 
-    def music(self, line: str) -> None:
-        """Read one line of music, token by token."""
-        for match in _TOKEN_RE.finditer(line):
-            kind = match.lastgroup
-            if kind == "field":
-                text = match.group("field").strip("[]")
-                self.field(text[0], text[2:].strip(), header=False)
-            elif (self.other_voice or self.overlay) and kind not in ("bar", "ending"):
-                continue
-            elif kind == "note":
-                self.note(match)
-            elif kind == "bar":
-                self.bar(match.group("barline"), match.group("passes"))
-            elif kind == "rest":
-                self.strike([], note_length(*match.group("rnum", "rslashes", "rden")))
-            elif kind == "open":
-                self.chord, self.chord_unit, self.staccato = [], None, False
-            elif kind == "close":
-                self.close_chord(match)
-            elif kind == "tie":
-                self.tie()
-            elif kind == "tuplet":
-                self.tuplet(match)
-            elif kind == "broken":
-                self.broken_rhythm(match.group("broken"))
-            elif kind == "ending":
-                self.events.append(Ending(ending_passes(match.group("ending")[1:])))
-            elif kind == "measures":
-                self.rest_measures(int(match.group("count") or 1))
-            elif kind == "overlay":
-                self.overlay = True
-            elif kind == "staccato":
-                self.staccato = True
-        if self.chord is not None:  # an unclosed chord ends with its line
-            self.close_chord(None)
-
-    def note(self, match: re.Match) -> None:
-        accidental, letter, octave = match.group("acc", "letter", "octave")
-        step = letter.upper()
-        natural = 60 + _SEMITONES[step] + (12 if letter.islower() else 0)
-        if octave:
-            natural += 12 * (octave.count("'") - octave.count(","))
-        if accidental:
-            self.in_bar[step] = _ACCIDENTALS[accidental]
-        pitch = natural + self.in_bar.get(step, self.keymap[step])
-        sound = Sound(pitch, Fraction(0), natural)
-        multiplier = note_length(*match.group("num", "slashes", "den"))
-        if self.chord is not None:
-            if not self.chord:
-                self.chord_unit = multiplier
-            self.chord.append(sound)
-        else:
-            self.strike([sound], multiplier)
-
-    def close_chord(self, match: re.Match | None) -> None:
-        sounds, first = self.chord or [], self.chord_unit
-        self.chord = self.chord_unit = None
-        if not sounds or first is None:
+    def part(self, value: str, header: bool) -> None:
+        """``P:`` in the header: the order parts play in; in the body: a part's label."""
+        if header:
+            self.parts = part_order(value)
             return
-        if match is not None and (match.group("cnum") or match.group("cslashes")):
-            first = note_length(*match.group("cnum", "cslashes", "cden"))
-        self.strike(sounds, first)
-
-    def strike(self, sounds: list[Sound], multiplier: Fraction) -> None:
-        """Add a note, chord or rest of `multiplier` unit lengths, tuplet and > applied."""
-        length = (self.unit or Fraction(1, 2)) * multiplier
-        if self.tuplet_left:
-            length *= self.tuplet_factor
-            self.tuplet_left -= 1
-        staccato, self.staccato = self.staccato and len(sounds) == 1, False
-        if self.broken is not None:
-            before, (first, second) = self.last, self.broken
-            self.broken = None
-            # abc2midi dots only two notes of equal length, both staccato or neither.
-            if before.length == length and staccato == self.last_staccato:
-                _scale(before, first)
-                length *= second
-        for sound in sounds:
-            sound.length = length
-        if staccato:
-            sounds[0].length = length / 2
-        self.last, self.last_staccato = Strike(sounds, length), staccato
-        self.events.append(self.last)
-
-    def bar(self, barline: str, passes: str | None) -> None:
-        if barline.startswith(":"):
-            kind = END if "|" in barline else BOTH
-        elif barline.endswith(":"):
-            kind = START
-        else:
-            kind = BAR if barline == "|" else DOUBLE
-        self.events.append(kind)
-        if passes:
-            self.events.append(Ending(ending_passes(passes)))
-        self.in_bar = {}
-        self.overlay = False
-
-    def tie(self) -> None:
-        """``-`` after a note ties it; after a chord, ties all its notes."""
-        if self.chord:
-            self.chord[-1].tie = True
-        elif self.chord is None and self.last is not None and not self.last_staccato:
-            for sound in self.last.sounds:
-                sound.tie = True
-
-    def tuplet(self, match: re.Match) -> None:
-        p = int(match.group("p"))
-        compound = self.meter is not None and self.meter[0] % 3 == 0
-        q = int(match.group("q") or _TUPLET_SPAN.get(p, 3 if compound else 2))
-        self.tuplet_left = int(match.group("r") or p)
-        self.tuplet_factor = Fraction(q, p)
-
-    def broken_rhythm(self, marks: str) -> None:
-        """``>`` dots the note before and halves the one after (``>>``: 7:1); ``<`` the reverse."""
-        if self.last is None:
-            return
-        short = Fraction(1, 2 ** len(marks))
-        self.broken = (2 - short, short) if marks[0] == ">" else (short, 2 - short)
-
-    def rest_measures(self, count: int) -> None:
-        numerator, denominator = self.meter or (4, 4)
-        self.events.append(Strike([], Fraction(4 * numerator * count, denominator)))
+        label = value.strip()[:1]
+        if self.parts is None or not "A" <= label <= "Z":
+            return  # abc2midi ignores body labels without a header order
+        if self.pending_part is not None and label == self.parts[0]:
+            self.out.events[self.pending_part] = None  # the header P: was no label
+        self.pending_part = None
+        self.out.close_chord(None)
+        self.out.events.append(Part(label))
 
 
-def _music_after_field(name: str, value: str) -> tuple[str, str]:
-    """``M:3/4 ABc|`` -> ("3/4", "ABc|"): music written on a meter or unit-length line.
+def _bar(out: Writer, token: Token, carried: int = 0, lend: bool = False) -> None:
+    """A bar line, as abc2midi classes it; ``||:`` and ``:|:`` drop the stray colon.
 
-    Such music is not ABC; abc2midi drops it, and so does the caller (agreement with
-    abc2midi is the rule: see tests/fidelity_sweep.py).
+    `carried`: colons the bar before lent this one; `lend`: this one's trailing colons go
+    to the next."""
+    token = replace(
+        token, repeat_end=token.repeat_end + carried,
+        repeat_start=0 if lend else token.repeat_start,
+    )  # fmt: skip
+    style = token.style
+    if token.repeat_end and style[:1] == "[":
+        token = replace(token, repeat_end=0)  # abc2midi: :[| is a dotted bar, then [|
+    if style[:1] == "[" and out.chord is not None:
+        style = style[1:]  # its [ opened the chord
+    if token.repeat_end:
+        kind = END if style else BOTH
+    elif token.repeat_start and style in ("|", "[|"):
+        kind = START
+    else:
+        kind = BAR if style == "|" else DOUBLE
+    # abc2midi reads an ending glued only to | or :| (|1, :|2, |[1); ||1 and |:1 are none.
+    out.bar(kind, token.ending if style == "|" and not token.repeat_start else "")
+    if token.style == "[|]" and style == token.style:
+        out.close_chord(None)  # abc2midi reads [|] as [| then ], which ends a chord
+
+
+def _follows(decoration: Token, token: Token) -> bool:
+    """Whether a decoration acts on `token`: a ``!name!`` always waits for the next note;
+    a one-letter shorthand needs the note (or chord, rest, ``[``) right after it."""
+    if decoration.kind != "decoration":
+        return False
+    if len(decoration.text) > 1:
+        return True
+    if token.start != decoration.end:
+        return False
+    if token.kind == "decoration":
+        return token.text in _CHAINED
+    return token.kind in _FOLLOWERS or token.text[:1] == "["
+
+
+def _length_after(tokens: list[Token], index: int) -> tuple[int, Fraction | None]:
+    """The length written after a ``]`` the lexer left alone (``[.Gc]2``): the index of
+    its last token, and the length (None when none is written)."""
+    text, end = "", tokens[index].end
+    while index + 1 < len(tokens):
+        token = tokens[index + 1]
+        if token.kind != "error" or token.start != end or token.text not in "0123456789/":
+            break
+        text, end, index = text + token.text, token.end, index + 1
+    if not text:
+        return index, None
+    number, slashes, rest = text.partition("/")
+    slashes += "/" * (len(rest) - len(rest.lstrip("/")))
+    return index, note_length(number, slashes, rest.lstrip("/"))
+
+
+def _lends_colons(bar: Token, following: Token) -> bool:
+    """``[|]:|``: the lexer gives ``[|]:`` then ``|``; abc2midi reads ``[|]`` then ``:|``."""
+    return (
+        bar.repeat_start > 0 and following.kind == "bar" and following.start == bar.end
+        and not following.repeat_end and following.style == "|"
+    )  # fmt: skip
+
+
+def _music_dropped(name: str, value: str) -> str:
+    """``M:3/4 ABc`` -> ``3/4``: music written on a meter or unit-length line is dropped.
+
+    Such music is not ABC; abc2midi drops it, and so do we (agreement with abc2midi is
+    the rule: see tests/fidelity_sweep.py).
     """
-    first, _, rest = value.partition(" ")
+    first, _, _rest = value.partition(" ")
     if name == "M" and parse_meter(first) is not None or name == "L" and parse_unit(first):
-        return first, rest
-    return value, ""
-
-
-def _scale(strike: Strike, factor: Fraction) -> None:
-    strike.length *= factor
-    for sound in strike.sounds:
-        sound.length *= factor
+        return first
+    return value

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from musicgen.errors import MidiError, OutputError
-from musicgen.rundir import write_text
+from musicgen.files import write_text
 
 FORMATS = ("abc", "mid", "wav", "svg", "musicxml")
 _OURS = re.compile(r"^(\d{3,}-.*\.(abc|mid|wav|svg|musicxml)|all\.abc)$")
@@ -98,8 +98,9 @@ def write_tune(
     """
     stem = tune_stem(position, title)
     formats = options.formats
-    if "abc" in formats:
-        _written(report, out / f"{stem}.abc", lambda path: write_text(path, abc))
+    if "abc" in formats:  # a text file ends with a newline (issue 13)
+        text = abc if abc.endswith("\n") else abc + "\n"
+        _written(report, out / f"{stem}.abc", lambda path: write_text(path, text))
     if "mid" in formats or "wav" in formats:
         _write_sound(out, stem, abc, options, report)
     for kind in ("svg", "musicxml"):

@@ -1,15 +1,15 @@
-"""Play a written ABC tune: join ties, follow repeats and endings, place notes in time.
+"""Play a written ABC tune: join ties, follow repeats and parts, place notes in time.
 
-The input is `musicgen.notes.Written`; the output, `Performance`, lists the notes as a
+The input is `musicgen.events.Written`; the output, `Performance`, lists the notes as a
 player sounds them: (pitch, onset, duration, downbeat), times in quarter notes from the
-start.  Repeats follow abc2midi's reading of folk ABC, which often leaves out ``|:``:
-1. the first ``:|`` or ``::`` with no ``|:`` before it repeats from the start;
-2. a later ``:|`` with no ``|:`` repeats from the last ``||``/``|]`` or the last ``:|``
-   (turning that ``:|`` into a ``::``), unless a first or second ending came before it;
-3. a pass plays only the endings that name it (``[1``, ``|2``, ``:|1,3``); skipping an
-   ending runs to the next ``:|``, ``|:``, ``||``, ``|]``, ``P:`` or ending mark;
-4. a tie joins a note to the next note or chord if that has the same pitch (or, past a
-   bar line, the same staff position), and the tied-to note is not struck again.
+start.  The order of play (repeats, endings, ``P:`` parts) is `musicgen.repeats`'.  What we
+copy from abc2midi 4.84 (store.c ``tiefix``/``expand_ornaments``, genmidi.c):
+- a tie joins a note to the next note or chord if that has the same pitch (or, past a
+  bar line, the same staff position), and the tied-to note is not struck again;
+- trills and rolls are played out after ties are joined, so a tied trill trills on
+  (`musicgen.ornaments.play_ornament`);
+- the notes of a chord are struck `STRUM` apart (abc2midi's default note delay, 10 ticks
+  of 480) and all end together; a note a tie holds on is not counted (its TNOTE).
 `Performance` is pure data; `musicgen.midi` writes it out.
 """
 
@@ -18,22 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from musicgen.errors import MidiError
-from musicgen.events import (
-    BAR,
-    BOTH,
-    DOUBLE,
-    END,
-    PART,
-    START,
-    Ending,
-    Meter,
-    Sound,
-    Strike,
-    Written,
-)
-
-MAX_PASSES = 64  # events played per event written, at most: a guard against endless repeats
+from musicgen.events import DOUBLE, START, STRUM, Ending, Meter, Sound, Strike, Written
+from musicgen.ornaments import play_ornament
+from musicgen.repeats import place_repeats, play_order
 
 
 @dataclass(frozen=True)
@@ -53,7 +40,8 @@ def perform(written: Written) -> Performance:
     Raises `MidiError` if the repeats would never end (a guard; abc2midi's rules always
     end on real input).
     """
-    events = place_repeats(join_ties(written.events))
+    fix = written.parts is None and written.voices <= 1
+    events = place_repeats(join_ties(written.events), fix)
     numerator, denominator = written.meter or (4, 4)
     meters = [(Fraction(0), numerator, denominator)]
     bar_length = Fraction(4 * numerator, denominator)
@@ -61,17 +49,30 @@ def perform(written: Written) -> Performance:
     now = Fraction(0)
     pickup = _first_bar(events) < bar_length
     bar_start = None if pickup else Fraction(0)
-    for event in _play_order(events, written.title):
+    for event in play_order(events, written.title, written.parts):
         if isinstance(event, Strike):
+            struck = 0  # chord notes struck so far (a held note is not: abc2midi's TNOTE)
             for sound in event.sounds:
-                notes.append((sound.pitch, now, sound.length, now == bar_start))
+                if sound.ornament is not None:
+                    shape = play_ornament(
+                        sound.ornament, sound.pitch, sound.length, written.unit, written.tempo
+                    )
+                    for pitch, offset, length in shape:
+                        notes.append((pitch, now + offset, length, now == bar_start and not offset))
+                    continue
+                struck += not sound.held
+                if struck < 2:  # most notes: no Fraction arithmetic (it dominates the cost)
+                    notes.append((sound.pitch, now, sound.length, now == bar_start))
+                    continue
+                delay = STRUM * (struck - 1)
+                notes.append((sound.pitch, now + delay, sound.length - delay, now == bar_start))
             now += event.length
         elif isinstance(event, Meter):
             if (event.numerator, event.denominator) != meters[-1][1:]:
                 if meters[-1][0] == now:
                     meters.pop()  # two meters at one moment: the later one holds
                 meters.append((now, event.numerator, event.denominator))
-        elif isinstance(event, str) and event != PART and (now or not pickup):
+        elif isinstance(event, str) and (now or not pickup):
             bar_start = now
     return Performance(written.title, notes, meters, written.sharps, written.tempo)
 
@@ -102,88 +103,12 @@ def join_ties(events: list) -> list:
                 kept.append(source)
             else:
                 source.length += sound.length
+                source.held = True
             if sound.tie:
                 waiting[source.pitch] = source
         joined.append(Strike(kept, event.length))
         pending, crossed = waiting, False
     return joined
-
-
-def place_repeats(events: list) -> list:
-    """Mark the repeat starts folk ABC leaves out, as abc2midi does (rules 1 and 2)."""
-    marks = [e for e in events if e in (START, END, BOTH)]
-    events = [DOUBLE] + ([START] if marks and marks[0] != START else []) + list(events)
-    expect, endings_seen, start_at = False, False, 0
-    for index, event in enumerate(events):
-        if isinstance(event, Ending):
-            if not endings_seen and not expect:
-                _make_start(events, start_at)
-            endings_seen = True
-        elif event == DOUBLE:
-            start_at = index
-        elif event == START:
-            if expect:  # |: ... |: reads as |: ... ::
-                events[index] = BOTH
-            expect = True
-        elif event == END:
-            if not expect and not endings_seen:
-                _make_start(events, start_at)
-            expect, start_at = False, index
-        elif event == BOTH:
-            if not expect:
-                _make_start(events, start_at)
-            expect = True
-    return events
-
-
-def _make_start(events: list, index: int) -> None:
-    if events[index] in (BAR, DOUBLE):
-        events[index] = START
-    elif events[index] == END:
-        events[index] = BOTH
-
-
-def _play_order(events: list, title: str):
-    """Yield the events in the order played: abc2midi's pass counting over the repeats."""
-    index, passes, most, expect, saved = 0, 1, 2, False, 0
-    budget = MAX_PASSES * (len(events) + 16)
-    while index < len(events):
-        budget -= 1
-        if budget < 0:
-            raise MidiError(f"tune {title!r}: the repeats never end")
-        event = events[index]
-        yield event
-        if event == START:
-            saved, expect, passes, most = index, True, 1, 2
-        elif event == END:
-            if (passes == 1 and expect) or 1 < passes < most:
-                index, passes, expect = saved, passes + 1, False
-        elif event == BOTH:
-            if passes > 1 or not expect:
-                most = 2 if passes > 1 else most
-                saved, expect, passes = index, True, 1
-            else:
-                index, passes = saved, passes + 1
-        elif isinstance(event, Ending):
-            this_pass = passes if expect or passes > 1 else 1
-            if this_pass in event.passes:
-                most = passes + 1 if most < 4 else most
-            else:
-                index = _skip_ending(events, index)
-        index += 1
-
-
-def _skip_ending(events: list, index: int) -> int:
-    """Index of the event that ends the ending at `index` (that event is skipped too)."""
-    index += 1
-    while index < len(events):
-        event = events[index]
-        if event == PART:
-            return index - 1  # a part label is still acted on
-        if event in (END, START, DOUBLE) or isinstance(event, Ending):
-            return index
-        index += 1
-    return index
 
 
 def _first_bar(events: list) -> Fraction:
@@ -192,6 +117,6 @@ def _first_bar(events: list) -> Fraction:
     for event in events:
         if isinstance(event, Strike):
             total += event.length
-        elif isinstance(event, (str, Ending)) and event not in (DOUBLE, START, PART):
+        elif isinstance(event, (str, Ending)) and event not in (DOUBLE, START):
             break
     return total

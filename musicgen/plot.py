@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from musicgen.rundir import atomic_write
+from musicgen.files import atomic_write
 
 PLOT_FILE = "loss.png"
 
@@ -33,3 +33,36 @@ def write_loss_plot(run_dir: Path, rows: list[dict]) -> Path:
     path = Path(run_dir) / PLOT_FILE
     atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
     return path
+
+
+def write_comparison_plot(path: Path, runs: dict[str, Path], title: str) -> Path:
+    """Validation bits/char against training minutes, one line per run (label -> run dir).
+
+    Minutes are the epochs' summed ``seconds`` from each run's history.csv, so runs with
+    different budgets (5, 15, 30 minutes) share one time axis.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from musicgen.history import read_history
+
+    figure = Figure(figsize=(6.4, 3.8), dpi=100)
+    axes = figure.add_subplot()
+    for label, run_dir in runs.items():
+        rows = read_history(Path(run_dir))
+        minutes, elapsed = [], 0.0
+        for row in rows:
+            elapsed += row["seconds"]
+            minutes.append(elapsed / 60)
+        marker = "o" if "transformer" in label.lower() else "s"
+        axes.plot(minutes, [row["val_loss"] for row in rows], marker=marker, ms=3, label=label)
+    axes.set_xlabel("training minutes")
+    axes.set_ylabel("validation bits per character")
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    atomic_write(Path(path), lambda tmp: figure.savefig(tmp, format="png"))
+    return Path(path)

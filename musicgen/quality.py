@@ -11,7 +11,9 @@ Independent views:
   people use ties, slurs and chord symbols that the sampler's strict grammar never writes;
   they are not invalid for that;
 - novelty against a reference corpus: no run of 4 consecutive bars shared with any of its
-  tunes, and no tune copied whole.
+  tunes, and no tune copied whole;
+- form (`musicgen.form`): parts, bars per part, repeats, letters (``AABB``), whether the
+  last note is the tonic, range; `summarize` counts the `musicgen.form.RATES`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from musicgen.abc import Tune
+from musicgen.form import Form, form_counts, form_of
 from musicgen.lexer import lex_body
 
 NGRAM = 4  # consecutive bars that count as a borrowed phrase
@@ -56,6 +59,7 @@ class TuneReport:
     missing_headers: tuple[str, ...] = ()  # of REQUIRED_HEADERS
     notes: int = 0  # notes written in the body (chord notes each count)
     read_error: str | None = None  # why musicgen cannot play it; None: it can
+    form: Form | None = None  # parts, bars per part, cadence (None: not analysed)
 
     @property
     def parses(self) -> bool:
@@ -92,7 +96,8 @@ class TuneReport:
         return self.grammar_error is None
 
     def to_dict(self) -> dict:
-        return asdict(self) | {
+        return asdict(replace(self, form=None)) | {
+            "form": None if self.form is None else self.form.summary(),
             "parses": self.parses,
             "valid": self.valid,
             "bars_ok": self.bars_ok,
@@ -212,6 +217,7 @@ def check_tunes(
                 missing_headers=tuple(h for h in REQUIRED_HEADERS if tune.get(h) is None),
                 notes=notes,
                 read_error=read_error,
+                form=form_of(tune),
             )
         )
     return reports
@@ -248,7 +254,27 @@ def summarize(reports: Sequence[TuneReport]) -> dict:
         out["abc2midi_no_errors"] = sum(
             r.abc2midi.converts and not r.abc2midi.errors for r in reports
         )
+    forms = [r.form for r in reports if r.form is not None]
+    if forms:
+        out["form"] = form_counts(forms)
     if reports and reports[0].novel is not None:
         out["novel"] = sum(bool(r.novel) for r in reports)
         out["copies"] = sum(bool(r.copy) for r in reports)
     return out
+
+
+def compare_with(reports: Sequence[TuneReport], reference: Sequence[Tune]) -> dict:
+    """The file's form rates beside a reference corpus's, and MGEval histogram overlaps.
+
+    ``{"tunes": n, "form": form_counts of the reference, "overlaps": [Overlap as dict]}``;
+    see `musicgen.mgeval` for the overlaps.
+    """
+    from musicgen.mgeval import compare
+
+    reference_forms = [form_of(tune) for tune in reference]
+    forms = [r.form for r in reports if r.form is not None]
+    return {
+        "tunes": len(reference_forms),
+        "form": form_counts(reference_forms),
+        "overlaps": [asdict(o) for o in compare(forms, reference_forms)],
+    }

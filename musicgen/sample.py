@@ -11,24 +11,31 @@ With ``SampleConfig.constrain`` (the default), the strict grammar of `musicgen.g
 masks characters that would make the tune ill-formed, so tunes are valid ABC with full bars
 by construction; ``wrap_up`` adds the end-marker bias below.  With both off, characters come
 from the raw model (temperature and top-k still apply).
+
+With a ``SampleConfig.form`` (a `FormPlan`; the CLI's default is ``auto``) the grammar
+also enforces the tune's form: its parts, bars per part and a cadence on the tonic.
+``auto`` draws each tune's form from the run dir's ``form.json`` (the training corpus's
+forms per meter, `musicgen.formstats`) with a generator seeded by (seed, tune number).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from musicgen.dataset import tune_context
 from musicgen.errors import GrammarError, SampleError
+from musicgen.grammar.plan import AUTO, FormPlan
 from musicgen.rundir import Run
 from musicgen.vocab import BOS, EOS, describe
 
 # Past this fraction of --max-chars, the end marker gets a bonus (in logits: e^4 ~ 55x more
 # likely), so a rambling tune ends at its next complete bar instead of being cut off.
 WRAP_UP, WRAP_UP_BIAS = 0.75, 4.0
+FORM_STREAM = 13  # a tune's form is drawn from its own stream, (seed, index, 13)
 TUNE_TYPES = {"6/8": "Jig", "9/8": "Slip Jig", "12/8": "Slide", "2/4": "Polka", "3/4": "Waltz"}
 
 
@@ -45,6 +52,9 @@ class SampleConfig:
     batch_size: int = 64  # tunes generated side by side
     constrain: bool = True  # mask characters that break ABC syntax or bar lengths
     wrap_up: bool = True  # past 3/4 of max_chars, favour the end marker: fewer cut tunes
+    # The form every tune must have (needs constrain); None: any form.  None here, so
+    # short library samples stay possible; ``musicgen sample`` defaults to auto.
+    form: FormPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ def build_primer(primer: str = "", meter: str | None = None, key: str | None = N
         return primer
     if primer:
         raise SampleError("give either --primer or --meter/--key, not both")
-    from musicgen.abc import default_unit_length
+    from musicgen.theory import default_unit_length
 
     head = f"M:{meter}\nL:{default_unit_length(meter)}\n" if meter else ""
     if key:
@@ -117,6 +127,8 @@ class Sampler:
         Bad settings (an unknown primer character...) raise at once, not at the first tune.
         """
         primer_ids = self._check_primer(config.primer)
+        if config.form is not None and not config.constrain:
+            raise SampleError("a form (--form) needs the grammar: drop --no-constrain")
         if config.temperature <= 0:
             raise SampleError("temperature must be > 0")
         if len(config.primer) >= config.max_chars:  # every tune would be cut in the primer
@@ -124,7 +136,16 @@ class Sampler:
                 f"the primer is {len(config.primer):,} characters, --max-chars "
                 f"{config.max_chars:,}: raise --max-chars or shorten the primer"
             )
-        return self._generate(config, primer_ids)
+        return self._generate(self._with_choices(config), primer_ids)
+
+    def _with_choices(self, config: SampleConfig) -> SampleConfig:
+        """`config` with ``auto``'s choices read from the run dir's form.json (if any)."""
+        plan = config.form
+        if plan is None or plan.pattern != AUTO or plan.choices:
+            return config
+        from musicgen.formstats import read_form_stats
+
+        return replace(config, form=replace(plan, choices=read_form_stats(self.run.path)))
 
     def _generate(self, config: SampleConfig, primer_ids: list[int]) -> Iterator[Sampled]:
         batch = max(1, min(config.batch_size, config.n))
@@ -162,7 +183,13 @@ class Sampler:
 
     def _new_slot(self, index: int, config: SampleConfig, primer_ids: list[int]) -> _Slot:
         grammar = None
-        if config.constrain:
+        if config.constrain and config.form is not None:
+            from musicgen.grammar import STRICT
+
+            policy = replace(STRICT, plan=config.form)
+            form_rng = np.random.default_rng([config.seed, index, FORM_STREAM])
+            grammar = self.grammar_factory(self.vocab.chars, policy=policy, rng=form_rng)
+        elif config.constrain:
             grammar = self.grammar_factory(self.vocab.chars)
         rng = np.random.default_rng([config.seed, index])
         return _Slot(index, rng, [*self.context[1:], *primer_ids], grammar)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from musicgen.abc import normalize_line
 from musicgen.errors import MidiError, OutputError
+from musicgen.files import atomic_write
 from musicgen.lexer import lex
-from musicgen.rundir import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from musicgen.abc import Tune
 from musicgen.errors import RunDirError, TrainError
+from musicgen.files import write_text
 
 SPLIT_FILE = "split.json"
 SPLITS = ("train", "validation", "test")
@@ -116,10 +116,7 @@ def check(run_dir: str | Path, tunes: Sequence[Tune], doing: str) -> dict | None
 
 def write(run_dir: str | Path, data: dict) -> None:
     """Write ``split.json`` atomically (a kill leaves the old file or the new one)."""
-    path = Path(run_dir) / SPLIT_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(Path(run_dir) / SPLIT_FILE, json.dumps(data))
 
 
 def clear(run_dir: str | Path) -> None:

@@ -101,6 +101,22 @@ def key_signature(value: str) -> tuple[KeyMap, int]:
     return keymap, max(-7, min(7, sharps))
 
 
+def key_tonic(value: str) -> int | None:
+    """Pitch class (C = 0 ... B = 11) of the tonic of a ``K:`` value, whatever its mode.
+
+    ``K:A Dorian`` -> 9, ``K:Bb`` -> 10, ``K:F#m`` -> 6, an empty key (ABC's default) -> 0
+    (C).  None for ``none``, the bagpipe keys ``HP``/``Hp`` and text that names no tonic.
+    """
+    text = strip_comment(value).strip()
+    if not text:
+        return 0
+    match = _KEY_RE.match(text)
+    if text.split()[0] in ("HP", "Hp") or text.lower().startswith("none") or not match:
+        return None
+    tonic, sign, _ = match.groups()
+    return (NATURAL[LETTERS.index(tonic)] + {"#": 1, "b": -1, "": 0}[sign]) % 12
+
+
 def signature(sharps: int) -> KeyMap:
     """The alteration each letter takes in a key of ``sharps`` sharps (negative: flats)."""
     keymap = dict.fromkeys(SHARP_ORDER, 0)

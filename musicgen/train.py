@@ -3,7 +3,11 @@
 ``model.fit`` does the work; callbacks add what a user needs around it: a tqdm bar, a
 per-epoch report in bits per character, the best-validation checkpoint, history.csv, a
 resume point after every epoch, and a wall-clock budget.  Running the same command on the
-same run directory again continues after the last finished epoch.
+same run directory again continues after the last finished epoch, exactly: each epoch's
+batch order and dropout masks are functions of (seed, epoch), the learning rate follows
+the optimizer's step count, and weights and optimizer state come from the resume point,
+so on CPU a run killed and resumed ends bit for bit where the uninterrupted one ends
+(tests/test_faults.py).  `--max-minutes` is the whole run's budget, across resumes.
 """
 
 from __future__ import annotations
@@ -11,73 +15,29 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import replace
 from pathlib import Path
 
-from musicgen import rundir
+from musicgen import resume
 from musicgen.abc import Tune
-from musicgen.dataset import encode_stream, encode_texts, make_dataset, tune_starts
+from musicgen.dataset import (
+    encode_stream,
+    encode_texts,
+    make_dataset,
+    steps_per_epoch,
+    tune_starts,
+)
 from musicgen.errors import TrainError
+from musicgen.formstats import write_form_stats
+from musicgen.history import read_history
 from musicgen.model import ModelConfig, build_model
+from musicgen.records import EpochRecord, TrainConfig, TrainResult
 from musicgen.vocab import Vocab
 
+# The records are defined in musicgen.records; they are named here for the trainer's users.
+__all__ = ["EpochRecord", "TrainConfig", "TrainResult", "train"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train.  Stored in config.json; a resumed run must ask for the same."""
-
-    epochs: int = 40  # upper bound: `make checkpoint` stops at its 15-minute budget first
-    batch_size: int = 32  # 4k characters a step: enough steps per epoch on a small corpus
-    seq_len: int = 128  # over a line of a tune: long enough to see a bar pattern repeat
-    learning_rate: float = 4e-3  # Adam start; cosine-decayed, clipped: stable at this size
-    val_fraction: float = 0.1  # tunes set aside to measure generalisation, not memorising
-    test_fraction: float = 0.0  # tunes never used for any choice (0: old runs' split)
-    seed: int = 42  # fixes the split, the initial weights, dropout and batch order
-    clipnorm: float = 1.0  # gradient clipping: LSTMs on text occasionally spike
-    schedule: str = "cosine"  # "cosine": decay to min_lr by the last epoch or time budget
-    min_lr: float = 1e-4  # where the cosine schedule ends
-    windows: str = "tunes"  # also start windows at each tune: 1.876 vs 1.947 in 5 min
-    transpose: int = 4  # copies of each training tune in other keys: 1.470 vs 1.549 held out
-    optimizer: str = "adam"  # "adamw" for the transformer (see musicgen.optim)
-    weight_decay: float = 0.0  # AdamW only
-    warmup_steps: int = 0  # linear warm-up before the schedule (transformer: 100)
-    # Shuffle the training tunes' order in the stream (seeded), so a window that runs past
-    # its tune's end never meets a transposed copy of that tune: attention learns to copy.
-    shuffle_tunes: bool = False  # off: 1.364 vs 1.282 held out with it (docs/training.md)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One finished epoch, as written to history.csv and reported to the user."""
-
-    epoch: int  # 1-based
-    epochs: int
-    loss: float  # bits per character on the training windows
-    val_loss: float  # bits per character on the validation tunes (nan without them)
-    seconds: float
-    chars_per_s: float
-    best: bool  # this epoch's model became model.keras
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    run_dir: Path
-    epochs_done: int
-    best_val_loss: float
-    stopped_by_budget: bool
-    train_tunes: int
-    val_tunes: int
-    replicas: int = 1  # model copies that trained in step (see musicgen.distribute)
 
 
 def step_memory_bytes(model_config: ModelConfig, config: TrainConfig) -> int:
@@ -128,34 +88,6 @@ def check_memory(model_config: ModelConfig, config: TrainConfig) -> None:
         )
 
 
-def prepare_run_dir(
-    run_dir: Path, model_config: ModelConfig, config: TrainConfig, vocab: Vocab, force: bool
-) -> int:
-    """Check or create `run_dir`; return the number of epochs already done there."""
-    if force and run_dir.exists():
-        rundir.clear_run_dir(run_dir)
-    if (run_dir / rundir.CONFIG_FILE).exists():
-        old_model, old_train = rundir.read_config(run_dir)
-        old = TrainConfig.from_dict(old_train)
-        if old_model != model_config or _replace_epochs(old) != _replace_epochs(config):
-            diff = _diff(old_model, model_config, old, config)
-            raise TrainError(
-                f"{run_dir} holds a run with other settings ({diff}); "
-                "use another --run directory, or --force to start it over"
-            )
-        if rundir.read_vocab(run_dir) != vocab:
-            raise TrainError(
-                f"{run_dir}/vocab.json differs from this corpus's characters; "
-                "use another --run directory, or --force to start it over"
-            )
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise TrainError(
-            f"{run_dir}: exists and is not a musicgen run directory; choose another --run"
-        )
-    rundir.write_run_files(run_dir, model_config, config.to_dict(), vocab)
-    return rundir.read_resume_epoch(run_dir)
-
-
 def training_texts(train_tunes: Sequence[Tune], config: TrainConfig) -> list[str]:
     """The training tunes' texts, each followed by `config.transpose` copies in other keys.
 
@@ -179,25 +111,47 @@ def training_texts(train_tunes: Sequence[Tune], config: TrainConfig) -> list[str
     return moved
 
 
+def _datasets(train_ids, train_texts, val_tunes, vocab, config: TrainConfig, done, workers):
+    """(train batches of epochs done..epochs, validation batches or None, steps per epoch).
+
+    Several workers must agree on the number of steps: whole batches only, then, and a
+    number of them each worker can share.
+    """
+    whole = workers > 1
+    starts = _window_starts(train_texts, config.windows)
+    steps = steps_per_epoch(len(train_ids), config.seq_len, config.batch_size, starts, whole)
+    if whole:
+        steps = steps // workers * workers
+        if steps == 0:
+            raise TrainError(
+                f"--batch-size {config.batch_size} leaves no whole batch for each of "
+                f"{workers} workers; use a smaller --batch-size or --seq-len"
+            )
+    train_ds = make_dataset(
+        train_ids,
+        config.seq_len,
+        config.batch_size,
+        shuffle=True,
+        seed=config.seed,
+        epochs=(done, config.epochs),
+        drop_remainder=whole,
+        starts=starts,
+        steps=steps,
+    )
+    val_ds = None
+    if val_tunes:
+        val_ids = encode_stream(val_tunes, vocab)
+        val_len = min(config.seq_len, len(val_ids) - 1)
+        val_ds = make_dataset(val_ids, val_len, config.batch_size, shuffle=False)
+    return train_ds, val_ds, steps
+
+
 def _window_starts(texts: Sequence[str], windows: str):
     if windows == "stream":
         return None
     if windows == "tunes":
         return tune_starts(texts)
     raise TrainError(f"unknown window placement {windows!r} (stream or tunes)")
-
-
-def _replace_epochs(config: TrainConfig) -> TrainConfig:
-    return replace(config, epochs=0)
-
-
-def _diff(old_model, new_model, old_train, new_train) -> str:
-    parts = []
-    for old, new in ((old_model, new_model), (old_train, new_train)):
-        for f in fields(old):
-            if f.name != "epochs" and getattr(old, f.name) != getattr(new, f.name):
-                parts.append(f"{f.name} {getattr(old, f.name)} there, {getattr(new, f.name)} here")
-    return "; ".join(parts)
 
 
 def train(
@@ -219,7 +173,13 @@ def train(
     """
     import keras
 
-    from musicgen.callbacks import Checkpointer, CosineSchedule, ProgressBar, TimeBudget
+    from musicgen.callbacks import (
+        Checkpointer,
+        CosineSchedule,
+        DropoutSeeds,
+        ProgressBar,
+        TimeBudget,
+    )
     from musicgen.distribute import build_for_fit, make_strategy, shard_policy_data
     from musicgen.optim import WarmUp, make_optimizer
 
@@ -247,9 +207,10 @@ def train(
     vocab = Vocab.from_texts([*train_texts, *(t.text() for t in val_tunes)])
     model_config = ModelConfig(**{**model_config.to_dict(), "vocab_size": len(vocab)})
     check_memory(model_config, config)
-    done = prepare_run_dir(run_dir, model_config, config, vocab, force)
+    done = resume.prepare_run_dir(run_dir, model_config, config, vocab, force)
     split.write(run_dir, split.record(tunes, ids))
-    history = [row for row in rundir.read_history(run_dir) if row["epoch"] <= done]
+    write_form_stats(run_dir, train_tunes)  # what `sample --form auto` draws from
+    history = [row for row in read_history(run_dir) if row["epoch"] <= done]
     best = min((r["val_loss"] for r in history if not math.isnan(r["val_loss"])), default=math.inf)
     result = TrainResult(
         run_dir, done, best, False, len(train_tunes), len(val_tunes), placement.replicas
@@ -262,35 +223,18 @@ def train(
     if budget is not None and used >= budget:
         return replace(result, stopped_by_budget=True)
 
-    keras.utils.set_random_seed(config.seed + done)  # resumed epochs still get a fixed seed
+    # Initial weights from the seed; a resumed run then loads its own (and the optimizer's
+    # step count, which the schedule follows).  Batch order and dropout masks depend on
+    # (seed, epoch) alone, so a resumed run trains exactly as an uninterrupted one.
+    keras.utils.set_random_seed(config.seed)
     train_ids = encode_texts(train_texts, vocab)
-    # Several workers must agree on the number of steps: whole batches only, then.
-    whole = placement.workers > 1
-    train_ds = make_dataset(
-        train_ids,
-        config.seq_len,
-        config.batch_size,
-        shuffle=True,
-        seed=config.seed + done,
-        drop_remainder=whole,
-        starts=_window_starts(train_texts, config.windows),
+    train_ds, val_ds, steps = _datasets(
+        train_ids, train_texts, val_tunes, vocab, config, done, placement.workers
     )
-    steps = len(train_ds)  # batches per epoch
-    if whole:
-        steps = steps // placement.workers * placement.workers
-        if steps == 0:
-            raise TrainError(
-                f"--batch-size {config.batch_size} leaves no whole batch for each of "
-                f"{placement.workers} workers; use a smaller --batch-size or --seq-len"
-            )
+    whole = placement.workers > 1
+    if whole:  # each worker reads its share of the batches: never let one run dry
         train_ds = shard_policy_data(train_ds.repeat())
-    val_ds = None
-    if val_tunes:
-        val_ids = encode_stream(val_tunes, vocab)
-        val_len = min(config.seq_len, len(val_ids) - 1)
-        val_ds = make_dataset(val_ids, val_len, config.batch_size, shuffle=False)
-        if whole:
-            val_ds = shard_policy_data(val_ds)
+        val_ds = None if val_ds is None else shard_policy_data(val_ds)
 
     with placement.strategy.scope():
         model = build_model(model_config, fused=True)
@@ -300,42 +244,35 @@ def train(
         )
         model.optimizer.build(model.trainable_variables)  # so optimizer state can load
         if done:
-            rundir.load_resume_weights(model, run_dir)
+            resume.load_resume_weights(model, run_dir)
     build_for_fit(model, placement, train_ds)
+    step = int(model.optimizer.iterations.numpy())  # global steps done (0, or resumed)
 
-    chars_per_epoch = len(train_ids) - 1
     checkpointer = Checkpointer(
-        run_dir, model_config, config.epochs, history, best, chars_per_epoch, report
+        run_dir, model_config, config.epochs, history, best, len(train_ids) - 1, report
     )
-    callbacks = [ProgressBar(progress), checkpointer]
+    callbacks = [ProgressBar(progress), checkpointer, DropoutSeeds(config.seed)]
     if budget is not None:
         callbacks.append(TimeBudget(budget - used))
     if config.schedule == "cosine":
-        callbacks.append(
-            CosineSchedule(
-                config.learning_rate,
-                config.min_lr,
-                steps * config.epochs,
-                steps * done,
-                budget,
-                elapsed=used,
-            )
-        )
+        total = steps * config.epochs
+        schedule = CosineSchedule(config.learning_rate, config.min_lr, total, step, budget, used)
+        callbacks.append(schedule)
     elif config.schedule != "constant":
         raise TrainError(f"unknown schedule {config.schedule!r} (cosine or constant)")
     if config.warmup_steps:
         base = None if config.schedule == "cosine" else config.learning_rate
-        callbacks.append(WarmUp(config.warmup_steps, steps * done, base))  # after the schedule
+        callbacks.append(WarmUp(config.warmup_steps, step, base))  # after the schedule
     model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=config.epochs,
         initial_epoch=done,
-        steps_per_epoch=steps if whole else None,
+        steps_per_epoch=steps,  # one iterator over all epochs' batches (see _datasets)
         callbacks=callbacks,
         verbose=0,
         shuffle=False,
-    )  # tf.data shuffles
+    )  # the dataset holds each epoch's order
     return TrainResult(
         run_dir,
         checkpointer.last_epoch or done,

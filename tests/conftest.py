@@ -51,7 +51,7 @@ def tunes_file(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_tunes():
     """Every 30th tune of the bundled corpus (25, all meters): enough for a seconds-long run."""
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
 
     return read_corpus([CORPUS]).tunes[::30]
 

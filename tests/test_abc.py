@@ -1,19 +1,10 @@
-from pathlib import Path
-
-import music21
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen.abc import (
-    Tune,
-    meter_fraction,
-    normalize_line,
-    parse_abc,
-    read_corpus,
-)
-from musicgen.errors import CorpusError
-from tests.conftest import CORPUS, HORNPIPE_WITH_OLD_MARKERS, JIG, TUNES_TEXT
+from musicgen.abc import normalize_line, parse_abc
+from musicgen.theory import meter_fraction
+from tests.conftest import HORNPIPE_WITH_OLD_MARKERS, JIG, TUNES_TEXT
 
 
 def test_parse_splits_tunes_and_reads_headers():
@@ -83,55 +74,6 @@ def test_missing_headers_get_abc_defaults():
 def test_meter_fraction(meter, expected):
     value = meter_fraction(meter)
     assert (value if value is None else float(value)) == expected
-
-
-def test_bundled_corpus_loads():
-    corpus = read_corpus([CORPUS])
-    assert len(corpus.tunes) == 728
-    assert len(corpus.skipped) == 1  # a second part separated from its tune by a blank line
-    assert {t.get("L") for t in corpus.tunes} == {"1/8"}
-
-
-@pytest.mark.parametrize("folder", ["nottingham-dataset", "ryansMammoth"])
-def test_music21_bundled_corpora_load_without_crashing(folder):
-    root = Path(music21.__file__).parent / "corpus" / folder
-    corpus = read_corpus([root])
-    assert len(corpus.tunes) > 0
-    assert all(isinstance(t, Tune) and t.get("K") is not None for t in corpus.tunes)
-    assert all(s.reason for s in corpus.skipped)  # every skip says why
-
-
-def test_missing_file_error(tmp_path):
-    with pytest.raises(CorpusError, match=r"nope\.abc: no such file or directory"):
-        read_corpus([tmp_path / "nope.abc"])
-
-
-def test_binary_file_error_names_byte_offset(tmp_path):
-    path = tmp_path / "bin.abc"
-    path.write_bytes(b"X:1\nK:G\nAB\xff\xfe")
-    with pytest.raises(CorpusError, match=r"bin\.abc: not UTF-8 text \(byte 0xff at offset 10\)"):
-        read_corpus([path])
-
-
-def test_empty_file_error(tmp_path):
-    path = tmp_path / "empty.abc"
-    path.write_text("\n\n")
-    with pytest.raises(CorpusError, match=r"empty\.abc: file is empty"):
-        read_corpus([path])
-
-
-def test_no_tunes_error(tmp_path):
-    path = tmp_path / "prose.abc"
-    path.write_text("Just some words.\nNo music here.\n")
-    with pytest.raises(CorpusError, match=r"prose\.abc: no tunes found"):
-        read_corpus([path])
-
-
-def test_bad_file_inside_a_directory_is_skipped_not_fatal(tmp_path, tunes_file):
-    (tmp_path / "junk.abc").write_bytes(b"\x00\x01\x02")
-    corpus = read_corpus([tmp_path])
-    assert len(corpus.tunes) == 3
-    assert [s.source.endswith("junk.abc") for s in corpus.skipped] == [True]
 
 
 @settings(max_examples=200, deadline=None)

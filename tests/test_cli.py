@@ -110,7 +110,7 @@ def test_help_is_fast_and_imports_no_tensorflow():
 
 def test_sample_from_the_bundled_model_writes_abc_and_midi(tmp_path):
     """The default run (checkpoints/default): complete tunes, numbered files, real MIDI."""
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
     from musicgen.midi import read_notes
 
     out = tmp_path / "out"

@@ -51,6 +51,32 @@ def test_shuffle_is_seeded():
     assert not np.array_equal(first(5), first(6))
 
 
+def test_each_epochs_order_depends_on_seed_and_epoch_only():
+    """A run resumed at epoch 2 sees the batches an uninterrupted run sees from epoch 2."""
+    from musicgen.dataset import steps_per_epoch
+
+    ids = np.arange(2000, dtype=np.int32)
+    steps = steps_per_epoch(len(ids), 10, 8)
+    assert steps == 25  # 199 windows: 24 whole batches and one of 7
+
+    def batches(epochs, seed=5):
+        ds = make_dataset(ids, 10, 8, shuffle=True, seed=seed, epochs=epochs)
+        return [x for x, _ in ds.as_numpy_iterator()]
+
+    whole = batches((0, 3))
+    assert len(whole) == 3 * steps and len(whole[steps - 1]) == 7
+    resumed = batches((2, 3))
+    assert len(resumed) == steps
+    assert all(np.array_equal(a, b) for a, b in zip(resumed, whole[2 * steps :], strict=True))
+    assert not np.array_equal(whole[0], whole[steps])  # a new order every epoch
+    # Every window once per epoch.
+    firsts = np.sort(np.concatenate([x[:, 0] for x in whole[steps : 2 * steps]]))
+    np.testing.assert_array_equal(firsts, np.arange(199) * 10)
+    # steps keeps that many whole batches of each epoch (several workers).
+    kept = make_dataset(ids, 10, 8, shuffle=True, seed=5, epochs=(0, 2), steps=4)
+    assert [len(x) for x, _ in kept.as_numpy_iterator()] == [8] * 8
+
+
 def test_too_little_text_is_a_clear_error():
     with pytest.raises(TrainError, match="not enough text for one window of 100"):
         make_dataset(np.zeros(50, dtype=np.int32), 100, 8, shuffle=False)

@@ -24,7 +24,7 @@ TINY += ["--batch-size", "8", "--seq-len", "32", "--epochs", "1", "--quiet"]
 
 def _tiny_corpus(tmp_path):
     """Every 40th corpus tune: a one-epoch run in a few seconds."""
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
 
     path = tmp_path / "tiny.abc"
     path.write_text(

@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from musicgen import rundir
+from musicgen import resume, rundir
 from musicgen.cli import main
 
 # A tiny model on a tiny corpus: epochs of ~0.1 s, so a kill often lands in a checkpoint.
 TINY = ["--units", "16", "--layers", "1", "--embedding-dim", "8", "--seq-len", "64"]
-TINY += ["--batch-size", "8", "--seed", "5", "--quiet"]
+TINY += ["--batch-size", "8", "--seed", "5", "--transpose", "0", "--quiet"]
 # One thread each: the reference run trains beside the killed one on a 2-core machine.
 QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -133,10 +133,12 @@ def _wait(process, until, timeout: float = 120.0) -> None:
 def _kill_plan(rng: random.Random, process, run: Path, late: bool) -> str:
     """Wait for a moment chosen by `rng`; return what it was.  Once the run is `late`
     (nearly done), only during start-up, so that the kills wanted all happen."""
-    mode = rng.choice(["startup", "startup", "write", "epoch"])
+    # Start-up kills are the cheap ones (a kill later pays TensorFlow's import, ~5 s CPU,
+    # first): three in five, so 20 kills fit in about a minute and a half.
+    mode = rng.choice(["startup", "startup", "startup", "write", "epoch"])
     mode = "startup" if late else mode
     if mode == "startup":  # TensorFlow import, corpus, model build: no epoch done yet
-        delay = rng.uniform(0.3, 4.0)
+        delay = rng.uniform(0.2, 2.5)
         start = time.monotonic()
         _wait(process, lambda: time.monotonic() - start > delay)
         return f"startup +{delay:.1f}s"
@@ -162,7 +164,7 @@ def _check_loads(run: Path) -> bool:
     rundir.read_history(run)
     if (run / "config.json").exists():
         rundir.read_config(run)
-        rundir.read_resume_epoch(run)
+        resume.read_resume_epoch(run)
     if (run / "model.keras").exists():
         rundir.load_run(run)
         return True
@@ -171,7 +173,7 @@ def _check_loads(run: Path) -> bool:
 
 @pytest.mark.slow
 def test_training_survives_repeated_sigkill(tmp_path, corpus_file, capsys):
-    epochs, kills_wanted = 10, 10
+    epochs, kills_wanted = 24, 20
     args = [sys.executable, "-m", "musicgen", "train", str(corpus_file), *TINY]
     args += ["--epochs", str(epochs)]
     env = {**os.environ, **QUIET_ENV}
@@ -197,7 +199,7 @@ def test_training_survives_repeated_sigkill(tmp_path, corpus_file, capsys):
             process.send_signal(signal.SIGKILL)
             process.wait()
         kills += 1
-        loaded += _check_loads(run)
+        loaded += _check_loads(run)  # raises if anything the kill left does not load
         log.append(f"kill {kills} {moment}: {len(rundir.read_history(run))} epochs in history")
     finish = subprocess.run([*args, "--run", str(run)], env=env, capture_output=True, text=True)
     assert finish.returncode == 0, finish.stderr
@@ -209,22 +211,21 @@ def test_training_survives_repeated_sigkill(tmp_path, corpus_file, capsys):
     assert [row["epoch"] for row in history] == list(range(1, epochs + 1))
     assert temp_files(run) == []
     rundir.load_run(run)
-    final = history[-1]["val_loss"]
-    expected = rundir.read_history(reference)[-1]["val_loss"]
+    expected = rundir.read_history(reference)
+    diff = max(abs(a["val_loss"] - b["val_loss"]) for a, b in zip(history, expected, strict=True))
     with capsys.disabled():
         print("", *log, sep="\n  ")
         print(
-            f"  survived {kills} kills ({loaded} run dirs with a model loaded) in "
-            f"{time.monotonic() - started:.0f}s; final val_loss {final:.4f} vs "
-            f"{expected:.4f} uninterrupted (diff {final - expected:+.4f} bits/char)"
+            f"  survived {kills} kills ({loaded} run dirs with a model loaded, 0 unloadable) "
+            f"in {time.monotonic() - started:.0f}s; final val_loss {history[-1]['val_loss']:.9f}"
+            f" vs {expected[-1]['val_loss']:.9f} uninterrupted (largest diff {diff:.1e})"
         )
-    assert kills >= 10
-    # Weights, optimizer state and the learning-rate schedule resume exactly, but a resumed
-    # epoch draws its batches in another order (the shuffle is reseeded with the epochs
-    # done), so the two runs differ by noise: 0.004 bits/char in three measured runs, 5x
-    # below the bound.  A resume that lost the weights would land near the first epoch's
-    # 5.4 (+0.8); lost or repeated epochs show as a gap in the history, checked above.
-    assert abs(final - expected) < 0.02
+    assert kills >= kills_wanted
+    # Batch order and dropout masks are functions of (seed, epoch), the schedule follows
+    # the optimizer's step count, and weights and optimizer state resume from the epoch's
+    # end: on CPU (one thread) the killed run is the uninterrupted one, to the last bit.
+    # (Lost or repeated epochs show as a gap in the history, checked above.)
+    assert diff <= 1e-6
 
 
 # --- a full disk ------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def test_disk_full_mid_training_keeps_the_last_good_checkpoint(run, corpus_file)
     assert temp_files(run) == []
     assert (run / "model.keras").read_bytes() == model_before
     rundir.load_run(run)
-    assert rundir.read_resume_epoch(run) == 1
+    assert resume.read_resume_epoch(run) == 1
     # Space freed: the same command carries on from the last finished epoch.
     again = cli("train", corpus_file, "--run", run, "--epochs", 3, *TINY)
     assert again.exit_code == 0, again.output
@@ -325,6 +326,7 @@ def test_output_dir_not_writable(tmp_path, tunes_file, tiny_run, monkeypatch):
     result = cli("render", tunes_file, "--out", out, "--format", "abc,mid")
     assert error_line(result) == f"Error: {out}/001-tiny-jig.abc: cannot write (Permission denied)"
     args = ("sample", "--run", tiny_run, "-n", 2, "--max-chars", 100, "--out", out, "--quiet")
+    args += ("--form", "none")  # a whole AABB does not fit in 100 characters
     result = cli(*args)
     assert re.fullmatch(
         rf"Error: {re.escape(str(out))}/\S+: cannot write \(Permission denied\)",
@@ -361,7 +363,7 @@ def test_an_io_error_nobody_expected_is_still_one_line(tunes_file, monkeypatch):
     def read_corpus(paths):
         raise OSError(errno.EIO, os.strerror(errno.EIO), str(paths[0]))
 
-    monkeypatch.setattr("musicgen.abc.read_corpus", read_corpus)
+    monkeypatch.setattr("musicgen.corpus.read_corpus", read_corpus)
     result = cli("data", "stats", tunes_file)
     assert error_line(result) == f"Error: {tunes_file}: Input/output error"
 

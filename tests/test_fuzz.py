@@ -20,8 +20,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicgen.abc import parse_abc, read_corpus
+from musicgen.abc import parse_abc
 from musicgen.cli import main
+from musicgen.corpus import read_corpus
 from tests.conftest import CORPUS, HORNPIPE_WITH_OLD_MARKERS, JIG, REEL
 
 CASES: Counter = Counter()  # target -> cases run, reported at the end of the module
@@ -290,7 +291,9 @@ def test_hundred_thousand_tiny_tunes(tmp_path):
     assert len(read_corpus([path]).tunes) == 100_000
     result = _run("data", "stats", path)
     assert "tunes       100000" in result.output
-    assert time.perf_counter() - started < 15
+    # Not a speed target (make bench measures speed): a loader that went quadratic in the
+    # number of tunes would take hours here, a linear one seconds even on a busy machine.
+    assert time.perf_counter() - started < 120
 
 
 def test_deep_nesting_and_a_long_title_do_not_break_commands(tmp_path, tiny_run):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicgen.abc import read_corpus
+from musicgen.corpus import read_corpus
 from musicgen.errors import GrammarError, MusicgenError
 from musicgen.grammar import EOS, AbcGrammar, GrammarTables, accepts, first_error
 from tests.conftest import CORPUS, JIG, REEL

@@ -16,7 +16,7 @@ from pathlib import Path
 import mido
 import pytest
 
-from musicgen.abc import read_corpus
+from musicgen.corpus import read_corpus
 from musicgen.errors import MidiError, OutputError
 from musicgen.midi import default_bpm, read_notes, tune_to_midi, write_midi
 
@@ -50,6 +50,26 @@ OLD_LINE_END_MARKER = tune("ed|cAAB cBcd|!\nc2Ac B2Bc|d2de dBGB:|!", meter="C|",
 DECORATIONS = tune("uA vB !p!c Hd +fermata+e2 Lf !>!g .a .b2|", meter="C")
 ORNAMENTS = tune("~A2 TB2 !trill!c2 !roll!d2|", meter="C")
 GRACE_NOTES = tune("{g}A2 {/f}B2 {ABc}c2 {e}d2|", meter="C")
+# Decorations and ornaments, one each, as abc2midi performs them (see musicgen.ornaments).
+FERMATA = tune("HA2 !fermata!B2 Hz2 H[CE]2 +fermata+c2|", meter="C")
+STACCATO = tune(".A2 !breath!B2 .[CE]2 [.Gc]2 .c.d !staccato!e2|", meter="C")
+CUT = tune("~A2 ~B3 c ~d/e/ f2|", meter="C")
+TRILL = tune("TA2 !trill!B2 TA4|", meter="C")
+TIED_TRILL = tune("TA2-A2 B4|", meter="C")
+ROLL = tune("RA2 RB3 c|", meter="C")
+IGNORED_DECORATIONS = tune(
+    "!roll!A2 !mordent!B2 !lowermordent!c2 !uppermordent!d2|"
+    "!pralltriller!e2 !turn!f2 MA PB LA uB vc2|",
+    meter="C",
+)
+GRACE_BEFORE_BAR_OR_SHORT_NOTE = tune("A2 B2 {g}|c2 {gag}d/ e3/|", meter="2/4")
+GRACE_DIVIDER = tune("%%MIDI gracedivider 2\n{g}A2 B2|", meter="2/4")
+INVISIBLE_REST = tune("x2 A2 x B|", meter="2/4")
+ANNOTATIONS = tune('"^fine"A2 "_D.C."B2 "<(x)"c2 "Segno"d2|', meter="C")
+TRANSPOSE = tune("%%MIDI transpose -2\nA2 B2 ^c2 d2|", meter="C")
+HEADER_PARTS = tune("P:A\nA2B2:|\nP:B\nc2d2|", meter="2/4", extra="P:BA2\n")
+PART_LABELS_WITHOUT_ORDER = tune("P:A\nA2B2|\nP:B\nc2d2|", meter="2/4")
+STACCATO_CHORD_TIED = tune(".[DF]2-.[DF]2 [CE]2-[CE]2|", meter="C")
 ACCIDENTAL_ACROSS_OCTAVES = tune("^F f F, =f|F f4 z2|", meter="C")
 TUPLETS = tune("(5CDEFG (2CD|(3:2:4C2D2EF|", meter="6/8")
 CHORD_LENGTHS = tune("[CE]2 [C2E] [CE2] [C/E/]2 [C2E2]/|", meter="C")
@@ -160,9 +180,10 @@ def test_mode_names_give_their_key_signature(tmp_path):
     assert pitches(roundtrip(MODES, tmp_path)) == [66, 67, 69, 71, 72]
 
 
-def test_chord_sounds_together_and_rest_delays_later_notes(tmp_path):
+def test_chord_notes_are_struck_a_strum_apart_and_rest_delays_later_notes(tmp_path):
     notes = roundtrip(CHORD_AND_REST, tmp_path)
-    assert notes == [(62, 0.0, 1.0), (69, 0.0, 1.0), (71, 1.5, 0.5), (72, 2.0, 2.0)]
+    strum = 10 / 480  # abc2midi's note delay in a chord
+    assert notes == [(62, 0.0, 1.0), (69, strum, 1 - strum), (71, 1.5, 0.5), (72, 2.0, 2.0)]
 
 
 def test_guitar_chords_are_silent(tmp_path):
@@ -199,21 +220,59 @@ def test_old_line_end_marker_keeps_the_notes_beside_it(tmp_path):
     assert pitches(notes) == (once + [71, 67, 71]) * 2  # the :| goes back to the pickup
 
 
-def test_decorated_notes_keep_pitch_and_time_staccato_sounds_half(tmp_path):
+def test_fermata_doubles_and_staccato_halves_other_decorations_keep_time(tmp_path):
     notes = roundtrip(DECORATIONS, tmp_path)
     assert pitches(notes) == [69, 71, 72, 74, 76, 77, 79, 81, 83]
-    assert [onset for _, onset, _ in notes] == [0, 0.5, 1, 1.5, 2, 3, 3.5, 4, 4.5]
+    assert [onset for _, onset, _ in notes] == [0, 0.5, 1, 1.5, 2.5, 4.5, 5, 5.5, 6]
+    assert notes[3][2] == 1 and notes[4][2] == 2  # Hd and +fermata+e2: twice as long
     assert notes[-2][2] == 0.25 and notes[-1][2] == 0.5  # .a and .b2: half their length
 
 
-def test_rolls_and_trills_play_the_written_note(tmp_path):
+def test_cut_trill_and_roll_play_as_abc2midi_plays_them(tmp_path):
     notes = roundtrip(ORNAMENTS, tmp_path)
-    assert notes == [(69, 0.0, 1.0), (71, 1.0, 1.0), (72, 2.0, 1.0), (74, 3.0, 1.0)]
+    cut = [(71, 0.0, 0.125), (69, 0.125, 0.875)]  # ~A2: a grace note above, then A
+    trill = [(72 if i % 2 == 0 else 71, 1 + i / 8, 0.125) for i in range(8)]  # TB2, upper first
+    bang_trill = [(74 if i % 2 == 0 else 72, 2 + i / 8, 0.125) for i in range(8)]
+    assert notes == cut + trill + bang_trill + [(74, 3.0, 1.0)]  # !roll! is not played
 
 
-def test_grace_notes_neither_sound_nor_take_time(tmp_path):
+def test_three_unit_cut_and_the_five_note_roll(tmp_path):
+    cut = [n for n in roundtrip(CUT, tmp_path) if 0.9 < n[1] < 2.5]  # ~B3, after ~A2
+    assert cut == [(71, 1.0, 0.5), (72, 1.5, 0.125), (71, 1.625, 0.375), (69, 2.0, 0.125),
+                   (71, 2.125, 0.375)]  # fmt: skip
+    roll = roundtrip(ROLL, tmp_path)[:5]
+    assert roll == [(p, i / 5, 0.2) for i, p in enumerate((69, 71, 69, 67, 69))]
+
+
+def test_tied_trill_trills_on_through_the_tie(tmp_path):
+    notes = roundtrip(TIED_TRILL, tmp_path)
+    assert len(notes) == 17 and notes[-1] == (71, 2.0, 2.0)
+    assert {p for p, _, _ in notes[:-1]} == {69, 71}
+
+
+def test_grace_notes_take_a_quarter_of_their_length_from_the_next_note(tmp_path):
     notes = roundtrip(GRACE_NOTES, tmp_path)
-    assert notes == [(69, 0.0, 1.0), (71, 1.0, 1.0), (72, 2.0, 1.0), (74, 3.0, 1.0)]
+    assert notes == [
+        (79, 0.0, 0.125), (69, 0.125, 0.875), (77, 1.0, 0.125), (71, 1.125, 0.875),
+        (69, 2.0, 0.125), (71, 2.125, 0.125), (72, 2.25, 0.125), (72, 2.375, 0.625),
+        (76, 3.0, 0.125), (74, 3.125, 0.875),
+    ]  # fmt: skip
+
+
+def test_grace_notes_before_a_bar_line_or_a_too_short_note_are_dropped(tmp_path):
+    assert pitches(roundtrip(GRACE_BEFORE_BAR_OR_SHORT_NOTE, tmp_path)) == [69, 71, 72, 74, 76]
+
+
+def test_parts_play_in_the_header_order(tmp_path):
+    assert pitches(roundtrip(HEADER_PARTS, tmp_path)) == [72, 74, 69, 71, 69, 71] * 1 + [
+        69, 71, 69, 71
+    ]  # fmt: skip
+    assert pitches(roundtrip(PART_LABELS_WITHOUT_ORDER, tmp_path)) == [69, 71, 72, 74]
+
+
+def test_midi_transpose_and_invisible_rests(tmp_path):
+    assert pitches(roundtrip(TRANSPOSE, tmp_path)) == [67, 69, 71, 72]
+    assert roundtrip(INVISIBLE_REST, tmp_path) == [(69, 1.0, 1.0), (71, 2.5, 0.5)]
 
 
 def test_accidental_holds_for_its_letter_in_every_octave(tmp_path):

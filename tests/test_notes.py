@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from musicgen.errors import MidiError
-from musicgen.events import BAR, BOTH, DOUBLE, END, PART, START, Ending, Meter, Strike
+from musicgen.events import BAR, BOTH, DOUBLE, END, START, Ending, Meter, Ornament, Part, Strike
 from musicgen.notes import read_tune
 
 
@@ -131,10 +131,48 @@ def test_ties_are_marked_on_notes_and_chords():
     ]
 
 
-def test_silent_things_take_no_time():
-    assert strikes('"G"A {gab}B !trill!c +fermata+d ~e uf Tg') == [
-        ([p], Fraction(1, 2)) for p in (69, 71, 72, 74, 76, 77, 79)
+def test_guitar_chords_take_no_time_and_grace_notes_lean_on_the_next_note():
+    written = [e for e in events('"G"A {gab}B "^fine"c') if isinstance(e, Strike)]
+    assert [(e.sounds[0].pitch, e.length, e.grace) for e in written] == [
+        (69, Fraction(1, 2), False),
+        (79, Fraction(1, 8), True),
+        (81, Fraction(1, 8), True),
+        (83, Fraction(1, 8), True),
+        (71, Fraction(1, 8), False),  # B gives the three grace notes their time
+        (72, Fraction(1, 2), False),
     ]
+
+
+def test_decorations_take_their_effect_from_the_ornaments_table():
+    written = [
+        e for e in events("!trill!c +fermata+d ~e uf Tg Hz !roll!a") if isinstance(e, Strike)
+    ]
+    trill, fermata, cut_grace, cut, plain, t_trill, rest, roll = written
+    assert trill.sounds[0].ornament == Ornament("trill", 74, 71)
+    assert fermata.length == 1 and cut_grace.grace and cut_grace.sounds[0].pitch == 77
+    assert cut.length == Fraction(3, 8) and plain.sounds[0].ornament is None
+    assert t_trill.sounds[0].ornament == Ornament("trill", 81, 77)
+    assert rest.length == 1 and not rest.sounds  # a fermata holds a rest, too
+    assert roll.sounds[0].ornament is None  # abc2midi ignores !roll!
+
+
+def test_one_letter_decorations_act_only_right_before_their_note():
+    written = [e for e in events("H A .(B) .kc") if isinstance(e, Strike)]
+    assert [e.length for e in written] == [Fraction(1, 2)] * 3
+    assert [e.sounds[0].length for e in written] == [Fraction(1, 2)] * 3
+
+
+def test_header_part_order_and_body_labels():
+    written = read_tune("X:1\nT:t\nM:2/4\nL:1/8\nP:A2B\nK:C\nP:A\nAB|\nP:B\ncd|\n")
+    assert written.parts == "AAB"
+    assert [e for e in written.events if isinstance(e, Part)] == [Part("A"), Part("B"), Part("")]
+
+
+def test_midi_directives_transpose_and_set_the_grace_divider():
+    written = events("%%MIDI transpose 12\nA\n%%MIDI gracedivider 2\n{g}B2|")
+    pitches = [(e.sounds[0].pitch, e.length) for e in written if isinstance(e, Strike)]
+    assert pitches == [(81, Fraction(1, 2)), (91, Fraction(1, 4)), (83, Fraction(3, 4))]
+    assert len(events("A %%MIDI transpose 12")) == 1  # mid-line, %% is a comment
 
 
 def test_rests_and_measure_rests():
@@ -143,7 +181,8 @@ def test_rests_and_measure_rests():
 
 def test_inline_and_line_fields():
     written = events("A[K:F]B[L:1/4]c|\nM:3/4\nP:B\nd|")
-    assert [e for e in written if isinstance(e, (Meter, str))] == [BAR, Meter(3, 4), PART, BAR]
+    # A body P: without a header P: order is no label (abc2midi ignores it).
+    assert [e for e in written if isinstance(e, (Meter, Part, str))] == [BAR, Meter(3, 4), BAR]
     assert [(s.sounds[0].pitch, s.length) for s in written if isinstance(s, Strike)] == [
         (69, Fraction(1, 2)),
         (70, Fraction(1, 2)),

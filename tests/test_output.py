@@ -78,3 +78,11 @@ def test_prepare_out_dir_counts_sheet_music_as_ours(tmp_path):
         output.prepare_out_dir(tmp_path, force=False)
     output.prepare_out_dir(tmp_path, force=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_abc_file_ends_with_one_newline(tmp_path):
+    report = WriteReport()
+    for position, text in enumerate((JIG.rstrip("\n"), JIG), start=1):
+        write_tune(tmp_path, position, "Tiny Jig", text, RenderOptions(("abc",)), report)
+    for path in report.written:
+        assert path.read_text(encoding="utf-8") == JIG  # added once, never doubled

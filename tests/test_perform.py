@@ -12,7 +12,8 @@ import pytest
 from musicgen.errors import MidiError
 from musicgen.events import BOTH, DOUBLE, END, START
 from musicgen.notes import read_tune
-from musicgen.perform import MAX_PASSES, perform, place_repeats
+from musicgen.perform import perform
+from musicgen.repeats import MAX_PASSES, place_repeats
 
 NAMES = {60: "C", 62: "D", 64: "E", 65: "F", 67: "G", 69: "A", 71: "B", 72: "c"}
 
@@ -83,7 +84,7 @@ def test_full_first_bar_is_accented():
 
 
 def test_endless_repeats_are_an_error(monkeypatch):
-    monkeypatch.setattr("musicgen.perform.MAX_PASSES", 0)
+    monkeypatch.setattr("musicgen.repeats.MAX_PASSES", 0)
     with pytest.raises(MidiError, match="tune 't': the repeats never end"):
         perform(read_tune("X:1\nT:t\nK:C\n|:A:|\n"))
     assert MAX_PASSES >= 4  # the real guard leaves room for abc2midi's four passes

@@ -5,6 +5,7 @@ from musicgen.quality import (
     NoveltyIndex,
     bars_of,
     check_tunes,
+    compare_with,
     count_notes,
     have_abc2midi,
     judge_name,
@@ -99,3 +100,24 @@ def test_bar_warnings_become_problems_naming_the_bar():
     (report,) = check_tunes([tune])
     assert report.valid and not report.bars_ok
     assert report.problems == ["Bar 1 has 5 time units while the time signature has 6"]
+
+
+def test_reports_carry_the_form_and_the_summary_counts_its_rates():
+    text = JIG + "\n" + REEL + "\nX:3\nT:One\nM:C\nL:1/8\nK:G\nGABc dedB|]\n"
+    reports = check_tunes(parse_abc(text)[0], use_abc2midi=False)
+    assert [r.form.letters for r in reports] == ["AA", "AA", "A"]
+    assert [[p.bars for p in r.form.parts] for r in reports] == [[3], [4], [1]]
+    form = summarize(reports)["form"]
+    assert form["single_part"] == 3 and form["last_note_tonic"] == 2 and form["aabb_of_8"] == 0
+    as_json = reports[0].to_dict()["form"]
+    assert as_json["letters"] == "AA" and as_json["bars"] == [3] and "pitches" not in as_json
+
+
+def test_compare_with_gives_the_reference_rates_and_three_overlaps():
+    tunes = parse_abc(JIG + "\n" + REEL)[0]
+    reports = check_tunes(tunes, use_abc2midi=False)
+    compared = compare_with(reports, tunes)
+    assert compared["tunes"] == 2 and compared["form"]["single_part"] == 2
+    overlaps = {o["histogram"]: o for o in compared["overlaps"]}
+    assert list(overlaps) == ["pitch class", "interval", "note length"]
+    assert all(o["pooled"] == pytest.approx(1.0) for o in overlaps.values())

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicgen import rundir
+from musicgen import resume, rundir
 from musicgen.cli import main
 from musicgen.errors import RunDirError
 
@@ -196,15 +196,15 @@ def test_damaged_resume_point_is_named(run):
     assert json.loads(state.read_text()) == {"epoch": 2, "weights": "state-0002.keras"}
     state.write_text("{not json")
     with pytest.raises(RunDirError, match=r"resume/state\.json: unreadable resume point .*--force"):
-        rundir.read_resume_epoch(run)
+        resume.read_resume_epoch(run)
     state.write_text(json.dumps({"epoch": 2, "weights": "../../elsewhere.keras"}))
     with pytest.raises(RunDirError, match=r"state\.json: bad weights file name '\.\./\.\./"):
-        rundir.read_resume_epoch(run)
+        resume.read_resume_epoch(run)
     state.write_text(json.dumps({"epoch": 2, "weights": "state-0002.keras"}))
-    assert rundir.read_resume_epoch(run) == 2
+    assert resume.read_resume_epoch(run) == 2
     (run / "resume" / "state-0002.keras").unlink()
     with pytest.raises(RunDirError, match=r"resume/state-0002\.keras: missing; use --force"):
-        rundir.read_resume_epoch(run)
+        resume.read_resume_epoch(run)
 
 
 def test_truncated_resume_weights(run):
@@ -217,7 +217,7 @@ def test_truncated_resume_weights(run):
         RunDirError,
         match=r"state-0002\.keras: cannot load model \(not a \.keras file: .*\); use --force",
     ):
-        rundir.load_resume_weights(model, run)
+        resume.load_resume_weights(model, run)
 
 
 class Killed(Exception):
@@ -230,23 +230,23 @@ def test_a_kill_between_weights_and_state_never_pairs_an_epoch_with_newer_weight
     from musicgen.model import build_model
 
     model = build_model(rundir.read_config(run)[0])
-    real = rundir.write_text
+    real = resume.write_text
 
     def killed_at_state(path, text):
         if path.name == "state.json":
             raise Killed
         real(path, text)
 
-    monkeypatch.setattr(rundir, "write_text", killed_at_state)
+    monkeypatch.setattr(resume, "write_text", killed_at_state)
     with pytest.raises(Killed):
-        rundir.save_resume_point(model, run, 3)
+        resume.save_resume_point(model, run, 3)
     monkeypatch.undo()
     assert (run / "resume" / "state-0003.keras").exists()
-    assert rundir.read_resume_epoch(run) == 2
-    assert rundir.remove_stale_temps(run) == [run / "resume" / "state-0003.keras"]
-    rundir.save_resume_point(model, run, 3)  # the epoch done again: now named, old one gone
+    assert resume.read_resume_epoch(run) == 2
+    assert resume.remove_stale_temps(run) == [run / "resume" / "state-0003.keras"]
+    resume.save_resume_point(model, run, 3)  # the epoch done again: now named, old one gone
     assert sorted(p.name for p in (run / "resume").iterdir()) == ["state-0003.keras", "state.json"]
-    assert rundir.read_resume_epoch(run) == 3
+    assert resume.read_resume_epoch(run) == 3
 
 
 def test_stale_temp_files_of_killed_writes_are_removed(run):
@@ -261,7 +261,7 @@ def test_stale_temp_files_of_killed_writes_are_removed(run):
     keep = [run / ".gitignore", run / "notes.txt", run / "resume" / "state-0002.keras"]
     (run / ".gitignore").write_text("mine")
     (run / "notes.txt").write_text("mine")
-    removed = rundir.remove_stale_temps(run)
+    removed = resume.remove_stale_temps(run)
     assert sorted(removed) == sorted(stale)
     assert all(path.exists() for path in keep)
     rundir.load_run(run)

@@ -4,8 +4,8 @@ import pytest
 from click.testing import CliRunner
 
 from musicgen import split
-from musicgen.abc import read_corpus
 from musicgen.cli import main
+from musicgen.corpus import read_corpus
 from musicgen.dataset import split_tunes
 from musicgen.errors import TrainError
 

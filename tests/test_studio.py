@@ -41,11 +41,13 @@ def test_generate_with_a_seed_gives_the_tunes_of_musicgen_sample(client, tiny_ru
     assert len(tunes) == 3
     out = tmp_path / "cli"
     args = ["sample", "--run", tiny_run, "-n", 3, "--seed", 7, "--max-chars", MAX]
+    args += ["--form", "none"]  # the API's default (no form field) is any form
     result = CliRunner().invoke(main, [str(a) for a in [*args, "--out", out, "--quiet"]])
     complete = [t["abc"] for t in tunes if t["complete"]]
     assert complete, "seed 7 gives complete tunes on the tiny model"
     assert result.exit_code == 0, result.output
-    assert (out / "all.abc").read_text() == "\n".join(complete)
+    # all.abc: each tune ends with a newline, a blank line between tunes
+    assert (out / "all.abc").read_text() == "\n".join(c.rstrip("\n") + "\n" for c in complete)
     for tune in tunes:
         assert set(tune["check"]) >= {"valid", "bars", "bars_ok", "novel", "problems"}
     again = client.post("/api/generate", json={"n": 3, "seed": 7, "max_chars": MAX}).json()
@@ -82,7 +84,8 @@ def test_stream_reports_progress_then_the_tunes(client):
         ({"primer": "M:6/8\n\u00e9"}, "characters the model never saw"),
         ({"meter": "6/8", "primer": "M:"}, "not both"),
         ({"key": "G"}, "needs --meter"),
-        ({"form": "AABB"}, "form is not supported by this version"),
+        ({"form": "AAAB"}, "form pattern 'AAAB'"),
+        ({"form": 8}, "form must be a string"),
         ({"colour": "red"}, "unknown field(s): colour"),
         ([1, 2], "must be a JSON object"),
     ],
@@ -186,3 +189,13 @@ def test_studio_command_fails_cleanly_on_a_missing_run_dir(tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and "Error:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_form_field_maps_to_the_samplers_form_plan():
+    from musicgen.grammar.plan import FormPlan
+    from musicgen.studio.params import sample_config
+
+    assert sample_config({"form": "AABB"}, 90).form == FormPlan("AABB")
+    assert sample_config({"form": "auto"}, 90).form == FormPlan()
+    assert sample_config({"form": None}, 90).form is None
+    assert sample_config({"form": ""}, 90).form is None

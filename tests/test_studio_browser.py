@@ -166,7 +166,7 @@ def test_screenshot_of_the_bundled_model(tmp_path):
     """Write the README's screenshot (a PNG at $STUDIO_SCREENSHOT) with checkpoints/default."""
     import uvicorn
 
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
     from musicgen.studio.tunebook import Tunebook

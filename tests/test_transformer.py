@@ -123,7 +123,7 @@ def test_train_through_the_cli_then_resume(tiny_tf_run):
 
 
 def test_a_tune_longer_than_the_context_samples_and_scores(tiny_tf_run):
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
     from musicgen.evaluate import evaluate
     from musicgen.rundir import load_run
     from musicgen.sample import SampleConfig, Sampler

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen.abc import read_corpus
+from musicgen.corpus import read_corpus
 from musicgen.errors import TransposeError
 from musicgen.transpose import (
     DEFAULT_SHIFTS,

@@ -1,8 +1,9 @@
 """The ``musicgen`` command line: thin click commands over the library.
 
-One module per kind of command: `training` (train, lab-train, evaluate, bench), `music`
-(sample, render), `corpus` (data stats, check); `common` holds error handling and the
-option defaults, which come from the library's config dataclasses.
+One module per kind of command: `training` (train, lab-train, evaluate, bench; train's
+options in `train_options`), `music` (sample, render), `corpus` (data stats, check),
+`studio`; `common` holds error handling and the option defaults, which come from the
+library's config dataclasses.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import click
 
 from musicgen import __version__
-from musicgen.cli.common import _grammar_factory, _quiet_tensorflow, handle_errors
+from musicgen.cli.common import handle_errors
 from musicgen.cli.corpus import check, data
 from musicgen.cli.music import render, sample
 from musicgen.cli.studio import studio
 from musicgen.cli.training import bench, evaluate, lab_train, train
 
-__all__ = ["main", "handle_errors", "_quiet_tensorflow", "_grammar_factory"]
+__all__ = ["main", "handle_errors"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,26 +1,27 @@
-"""What every ``musicgen`` command shares: error handling, quiet imports, default paths.
+"""What every ``musicgen`` command shares: error handling, option defaults, default paths.
 
 Library errors (`MusicgenError`) become one-line messages with exit code 1; bad options
 exit 2 (click's usage errors).  TensorFlow and music21 are imported inside the commands
-that need them, so ``musicgen --help`` answers at once.
+that need them (`musicgen.tfenv.quiet_tensorflow` first), so ``musicgen --help`` answers
+at once.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from pathlib import Path
 
 import click
 
+from musicgen.corpus import BUNDLED_CORPUS
 from musicgen.errors import MusicgenError
 from musicgen.model import ModelConfig
 from musicgen.sample import SampleConfig
 from musicgen.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_CORPUS = ROOT / "data" / "abc_tunes"
+DEFAULT_CORPUS = BUNDLED_CORPUS
 DEFAULT_RUN = ROOT / "checkpoints" / "default"
 # --run, the same on every command that reads a trained model
 run_option = click.option(
@@ -33,28 +34,6 @@ run_option = click.option(
 )
 # Option defaults come from the configs, so they are stated (and explained) once.
 _M, _T, _S = ModelConfig(vocab_size=0), TrainConfig(), SampleConfig()
-
-
-def _quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) hidden.
-
-    Those lines are written to file descriptor 2 before TensorFlow's log level applies,
-    so stderr is pointed at /dev/null for the import alone.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import keras  # noqa: F401
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def handle_errors(command):
@@ -87,12 +66,3 @@ def _report_skipped(corpus_data) -> None:
             click.echo(f"  {skip}", err=True)
         if len(corpus_data.skipped) > 10:
             click.echo(f"  ... and {len(corpus_data.skipped) - 10} more", err=True)
-
-
-def _grammar_factory():
-    """The ABC grammar used to constrain sampling, when it is available."""
-    try:
-        from musicgen.grammar import AbcGrammar
-    except ImportError:
-        return None
-    return AbcGrammar

@@ -20,7 +20,7 @@ def data() -> None:
 @handle_errors
 def stats(corpus):
     """Tunes, characters, vocabulary, meters and keys of ABC files; skipped tunes and why."""
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
 
     corpus_data = read_corpus(_corpus_paths(corpus))
     tunes = corpus_data.tunes
@@ -53,58 +53,71 @@ def _top(counter: Counter, n: int = 12) -> str:
     "reference",
     multiple=True,
     type=click.Path(),
-    help="Corpus to test novelty against (no 4-bar run shared, no copy). Repeatable.",
+    help="Corpus to compare with: novelty (no 4-bar run shared, no copy), form rates side "
+    "by side, MGEval overlaps of pitch-class, interval and note-length histograms. "
+    "Repeatable.",
 )
 @click.option("--no-abc2midi", is_flag=True, help="Do not ask abc2midi even if installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--verbose", "-v", is_flag=True, help="Every problem of every tune, not the first.")
 @handle_errors
 def check(abc_file, reference, no_abc2midi, as_json, verbose):
-    """Validity report of any ABC file, tune by tune, then a summary with rates.
+    """Validity and form report of any ABC file, tune by tune, then a summary with rates.
 
     Per tune: does it parse (abc2midi if installed, else musicgen's lenient grammar), are the
-    headers ABC requires there (X:, T:, K:), does every bar fit the meter, how many
-    notes.  Exits 1 if any tune is invalid.
+    headers ABC requires there (X:, T:, K:), does every bar fit the meter, its form (parts
+    in letters, bars per part), how many notes.  Exits 1 if any tune is invalid.
     """
     import json
 
-    from musicgen.abc import read_corpus
-    from musicgen.quality import NoveltyIndex, check_tunes, judge_name, summarize
+    from musicgen.corpus import read_corpus
+    from musicgen.quality import NoveltyIndex, check_tunes, compare_with, judge_name, summarize
 
     corpus = read_corpus([abc_file])
     _report_skipped(corpus)
-    index = NoveltyIndex(read_corpus(reference).tunes) if reference else None
+    against = read_corpus(reference).tunes if reference else None
+    index = NoveltyIndex(against) if against else None
     reports = check_tunes(corpus.tunes, index, use_abc2midi=not no_abc2midi)
     summary = summarize(reports) | {"skipped": len(corpus.skipped)}
     summary["judge"] = judge_name(not no_abc2midi)
+    compared = compare_with(reports, against) if against else None
     if as_json:
-        click.echo(json.dumps({"summary": summary, "tunes": [r.to_dict() for r in reports]}))
+        out = {"summary": summary, "tunes": [r.to_dict() for r in reports]}
+        click.echo(json.dumps(out | ({"against": compared} if compared else {})))
     else:
         for r in reports:
             _echo_tune_check(r, verbose)
         _echo_check_summary(summary)
+        if compared:
+            _echo_comparison(summary, compared, ", ".join(reference))
     if summary["valid"] < summary["tunes"]:
         sys.exit(1)
 
 
 def _echo_tune_check(r, verbose: bool) -> None:
-    """One line per tune: verdicts, note count, first problem (all of them with -v)."""
+    """One line per tune: verdicts, form, note count, first problem (all of them with -v)."""
     flags = ["valid" if r.valid else "INVALID", "bars ok" if r.bars_ok else "BARS"]
     if r.novel is not None:
         flags.append("COPY" if r.copy else ("novel" if r.novel else "borrows 4 bars"))
     problems = r.problems
     first = f"  {problems[0]}" if problems and not verbose else ""
-    click.echo(f"{r.position:4d} {r.title[:30]:30} {', '.join(flags):22} {r.notes:5d} notes{first}")
+    form = f"{r.form.letters or '-'} {'+'.join(str(p.bars) for p in r.form.parts)}"
+    click.echo(
+        f"{r.position:4d} {r.title[:30]:30} {', '.join(flags):22} {form:16} "
+        f"{r.notes:5d} notes{first}"
+    )
     if verbose:
         for problem in problems:
             click.echo(f"       {problem}")
 
 
 def _echo_check_summary(summary: dict) -> None:
+    from musicgen.form import RATES
+
     n = summary["tunes"]
 
-    def rate(label: str, count: int) -> None:
-        click.echo(f"{label:30} {count:5d}/{n:<5d} {100 * count / max(n, 1):5.1f}%")
+    def rate(label: str, count: int, of: int = n) -> None:
+        click.echo(f"{label:30} {count:5d}/{of:<5d} {100 * count / max(of, 1):5.1f}%")
 
     click.echo(f"tunes {n} (skipped {summary['skipped']}), notes {summary['notes']:,}")
     rate("valid", summary["valid"])
@@ -118,3 +131,29 @@ def _echo_check_summary(summary: dict) -> None:
     if "novel" in summary:
         rate("novel (no 4-bar run shared)", summary["novel"])
         rate("copies", summary["copies"])
+    form = summary.get("form", {})
+    for key, label in RATES if form else ():
+        rate(label, form[key], form["with_b"] if key == "b_higher" else n)
+
+
+def _echo_comparison(summary: dict, compared: dict, name: str) -> None:
+    """The file's form rates beside the reference corpus's, then the histogram overlaps."""
+    from musicgen.form import RATES
+
+    ours, theirs = summary["form"], compared["form"]
+    n, m = summary["tunes"], compared["tunes"]
+    click.echo(f"against {name} ({m} tunes)")
+    click.echo(f"{'':30} {'this file':>10} {'corpus':>10}")
+    for key, label in RATES:
+        of = (ours["with_b"], theirs["with_b"]) if key == "b_higher" else (n, m)
+        shown = [
+            f"{100 * k / d:9.1f}%" if d else f"{'-':>10}"
+            for k, d in zip((ours[key], theirs[key]), of, strict=True)
+        ]
+        click.echo(f"{label:30} {' '.join(shown)}")
+    click.echo(f"{'overlap (1.0 = the same)':30} {'MGEval OA':>10} {'pooled':>10}  tunes")
+    for o in compared["overlaps"]:
+        click.echo(
+            f"{o['histogram']:30} {o['area']:10.3f} {o['pooled']:10.3f}  "
+            f"{o['tunes']}/{o['reference_tunes']}"
+        )

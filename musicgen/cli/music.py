@@ -8,13 +8,13 @@ import click
 
 from musicgen.cli.common import (
     _S,
-    _grammar_factory,
-    _quiet_tensorflow,
     _report_skipped,
     handle_errors,
     run_option,
 )
+from musicgen.cli.form_options import form_options, form_plan
 from musicgen.sample import SampleConfig
+from musicgen.tfenv import quiet_tensorflow
 
 
 def _render_options(default_formats: str):
@@ -118,6 +118,7 @@ def _render_options(default_formats: str):
     help="Keep the grammar mask but drop the bias that ends a tune at its next full bar "
     "past 3/4 of --max-chars (more tunes are cut).",
 )
+@form_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -142,6 +143,9 @@ def sample(
     batch_size,
     no_constrain,
     no_wrap_up,
+    form,
+    bars_per_part,
+    no_cadence,
     out,
     formats,
     program,
@@ -149,7 +153,13 @@ def sample(
     force,
     quiet,
 ):
-    """Write N new tunes as ABC, MIDI, WAV or sheet music (NNN-title.abc/.mid/..., all.abc)."""
+    """Write N new tunes as ABC, MIDI, WAV or sheet music (NNN-title.abc/.mid/..., all.abc).
+
+    Every tune has a form (--form): its parts close at their last bar, it ends after its
+    last part, and its last note is the key's tonic.  auto draws each tune's form from
+    the run dir's form.json (the training corpus's forms for the tune's meter), or is
+    AABB with 8-bar parts for a run dir without one.
+    """
     from musicgen.output import (
         RenderOptions,
         WriteReport,
@@ -160,7 +170,7 @@ def sample(
 
     options = RenderOptions(formats, program, tempo_bpm)
     check_formats(formats)  # a missing tool fails now, not after sampling
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from tqdm import tqdm
 
     from musicgen.rundir import load_run, write_text
@@ -176,9 +186,10 @@ def sample(
         batch_size=batch_size,
         constrain=not no_constrain,
         wrap_up=not (no_constrain or no_wrap_up),
+        form=form_plan(form, bars_per_part, no_cadence, no_constrain),
     )
     run = load_run(run_dir)
-    sampler = Sampler(run, _grammar_factory())
+    sampler = Sampler(run)
     out = Path(out)
     prepare_out_dir(out, force)
     report = WriteReport()
@@ -194,7 +205,8 @@ def sample(
             complete[tune.index] = tune.abc()
             write_tune(out, tune.index + 1, tune.title(), tune.abc(), options, report)
     if complete:
-        write_text(out / "all.abc", "\n".join(complete[i] for i in sorted(complete)))
+        tunes = (complete[i].rstrip("\n") + "\n" for i in sorted(complete))
+        write_text(out / "all.abc", "\n".join(tunes))  # a blank line between tunes
     for path in sorted(report.written):
         click.echo(str(path))
     if complete:
@@ -230,7 +242,7 @@ def render(abc_file, out, formats, program, tempo_bpm, force):
     FluidSynth with a General MIDI soundfont if installed, else a built-in plucked-string
     synthesizer; SVG needs abcm2ps; MusicXML (for MuseScore) comes from music21.
     """
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
     from musicgen.output import (
         RenderOptions,
         WriteReport,

@@ -1,4 +1,8 @@
-"""Commands that make and measure models: ``train``, ``lab-train``, ``evaluate``, ``bench``."""
+"""Commands that make and measure models: ``train``, ``lab-train``, ``evaluate``, ``bench``.
+
+``train``'s many options live in `musicgen.cli.train_options`; the configs they make, in
+`musicgen.presets`.
+"""
 
 from __future__ import annotations
 
@@ -8,201 +12,18 @@ from pathlib import Path
 import click
 
 from musicgen.cli.common import (
-    _M,
-    _T,
-    DEFAULT_RUN,
     _corpus_paths,
-    _quiet_tensorflow,
     _report_skipped,
     handle_errors,
     run_option,
 )
-from musicgen.model import ARCHITECTURES, ModelConfig, default_config
-from musicgen.train import TrainConfig
-
-_MODEL_KEYS = ("layers", "units", "embedding_dim", "dropout", "heads", "context")
-
-
-def _by_arch(key: str) -> str:
-    """``--help`` text for a default that depends on --arch: ``lstm 512, transformer 128``."""
-    shown = ["transformer"] if key in ("heads", "context") else list(ARCHITECTURES)
-    return ", ".join(f"{name} {_arch_default(ARCHITECTURES[name], key)}" for name in shown)
-
-
-def _arch_default(arch, key: str):
-    if key in _MODEL_KEYS:
-        return arch.model_defaults.get(key, getattr(_M, key))
-    return arch.train_defaults.get(key, getattr(_T, key))
-
-
-def _configs(arch: str, options: dict) -> tuple[ModelConfig, TrainConfig]:
-    """The model and training configs: --arch's defaults, then the options given."""
-    from dataclasses import replace
-
-    spec = ARCHITECTURES[arch]
-    given = {k: v for k, v in options.items() if v is not None}
-    if arch == "transformer" and "seq_len" not in given:
-        given["seq_len"] = given.get("context", spec.model_defaults["context"])
-    model = replace(default_config(arch), **{k: v for k, v in given.items() if k in _MODEL_KEYS})
-    train = TrainConfig(
-        **{**spec.train_defaults, **{k: v for k, v in given.items() if k not in _MODEL_KEYS}}
-    )
-    if train.weight_decay and train.optimizer == "adam":  # decay asked of the LSTM too
-        train = replace(train, optimizer="adamw")
-    return model, train
+from musicgen.cli.train_options import train_options
+from musicgen.tfenv import quiet_tensorflow
 
 
 @click.command()
 @click.argument("corpus", nargs=-1, type=click.Path())
-@click.option(
-    "--run",
-    "run_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Run directory to write (or resume) the model in.",
-)
-@click.option(
-    "--epochs",
-    type=click.IntRange(1),
-    default=_T.epochs,
-    show_default=True,
-    help="Passes over the training tunes.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1),
-    default=None,
-    show_default=_by_arch("batch_size"),
-    help="Windows per training step.",
-)
-@click.option(
-    "--seq-len",
-    type=click.IntRange(2),
-    default=None,
-    show_default=_by_arch("seq_len"),
-    help="Characters per training window (Transformer: --context).",
-)
-@click.option(
-    "--arch",
-    type=click.Choice(list(ARCHITECTURES)),
-    default="lstm",
-    show_default=True,
-    help="Network: a recurrent LSTM, or a causal self-attention Transformer.",
-)
-@click.option(
-    "--heads",
-    type=click.IntRange(1),
-    default=None,
-    show_default=_by_arch("heads"),
-    help="Transformer: attention heads per block (must divide --units).",
-)
-@click.option(
-    "--context",
-    type=click.IntRange(2),
-    default=None,
-    show_default=_by_arch("context"),
-    help="Transformer: longest window it attends over; longer tunes slide.",
-)
-@click.option(
-    "--warmup-steps",
-    type=click.IntRange(0),
-    default=None,
-    show_default=_by_arch("warmup_steps"),
-    help="Steps of linear learning-rate warm-up before the cosine decay.",
-)
-@click.option(
-    "--weight-decay",
-    type=click.FloatRange(0),
-    default=None,
-    show_default=_by_arch("weight_decay"),
-    help="AdamW weight decay (the Transformer's optimizer).",
-)
-@click.option(
-    "--layers",
-    type=click.IntRange(1),
-    default=None,
-    show_default=_by_arch("layers"),
-    help="Stacked LSTM layers or Transformer blocks.",
-)
-@click.option(
-    "--units",
-    type=click.IntRange(1),
-    default=None,
-    show_default=_by_arch("units"),
-    help="LSTM units per layer, or the Transformer's width.",
-)
-@click.option(
-    "--embedding-dim",
-    type=click.IntRange(1),
-    default=_M.embedding_dim,
-    show_default=True,
-    help="Size of the character embedding (LSTM; the Transformer's is --units).",
-)
-@click.option(
-    "--dropout",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=None,
-    show_default=_by_arch("dropout"),
-    help="Dropout between layers.",
-)
-@click.option(
-    "--learning-rate",
-    type=click.FloatRange(0, min_open=True),
-    default=None,
-    show_default=_by_arch("learning_rate"),
-    help="Peak learning rate (Adam for the LSTM, AdamW for the Transformer).",
-)
-@click.option(
-    "--val-fraction",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=_T.val_fraction,
-    show_default=True,
-    help="Fraction of tunes held out for validation (they pick model.keras).",
-)
-@click.option(
-    "--test-fraction",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=_T.test_fraction,
-    show_default=True,
-    help="Fraction of tunes held out for testing only: never used for any choice.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=_T.seed,
-    show_default=True,
-    help="Seed for the split, initial weights and batch order.",
-)
-@click.option(
-    "--max-minutes",
-    type=click.FloatRange(0, min_open=True),
-    default=None,
-    help="Stop cleanly after this many minutes, keeping the best model.",
-)
-@click.option(
-    "--windows",
-    type=click.Choice(["stream", "tunes"]),
-    default=_T.windows,
-    show_default=True,
-    help="Training windows tile the corpus (stream), or also start at every tune (tunes).",
-)
-@click.option(
-    "--transpose",
-    type=click.IntRange(0, 4),
-    default=_T.transpose,
-    show_default=True,
-    help="Also train on this many copies of each tune moved to other keys (0: none).",
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(["default", "mirrored", "multi-worker"]),
-    default="default",
-    show_default=True,
-    help="default: one device; mirrored: all local GPUs; multi-worker: the machines "
-    "in TF_CONFIG.  --batch-size is the global batch in each.",
-)
-@click.option("--force", is_flag=True, help="Start the run directory over if it exists.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@train_options
 @handle_errors
 def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options):
     """Train an LSTM or a Transformer on ABC files (default: the bundled Irish corpus).
@@ -210,13 +31,14 @@ def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options)
     Running the same command again resumes after the last finished epoch.  Options left
     out take --arch's defaults (shown as "lstm ..., transformer ...").
     """
-    _quiet_tensorflow()
-    from musicgen.abc import read_corpus
+    quiet_tensorflow()
+    from musicgen.corpus import read_corpus
+    from musicgen.presets import configs_for
     from musicgen.train import train as train_run
 
     corpus_data = read_corpus(_corpus_paths(corpus))
     _report_skipped(corpus_data)
-    model_config, config = _configs(arch, options)
+    model_config, config = configs_for(arch, options)
     click.echo(f"training on {len(corpus_data.tunes)} tunes -> {run_dir}")
 
     def report(record):
@@ -277,8 +99,8 @@ def lab_train(corpus, run_dir, iterations, max_minutes, force):
     Uses the same held-out split as `musicgen train`, so `musicgen evaluate --held-out`
     scores both on the same unseen tunes.
     """
-    _quiet_tensorflow()
-    from musicgen.abc import read_corpus
+    quiet_tensorflow()
+    from musicgen.corpus import read_corpus
     from musicgen.errors import OutputError
     from musicgen.lab import LabConfig
     from musicgen.lab import lab_train as run_lab
@@ -321,11 +143,11 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
     headers given as context); and under the grammar-masked distribution the sampler
     draws from, with the tunes that grammar refuses counted as unreachable.
     """
-    _quiet_tensorflow()
+    quiet_tensorflow()
     import json
 
     from musicgen import split
-    from musicgen.abc import read_corpus
+    from musicgen.corpus import read_corpus
     from musicgen.errors import TrainError
     from musicgen.evaluate import evaluate as evaluate_run
     from musicgen.rundir import load_run
@@ -337,7 +159,7 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
     _report_skipped(corpus_data)
     tunes = corpus_data.tunes
     if held_out:
-        config = TrainConfig.from_dict(run.train_config)
+        config = run.train_config
         record = split.check(run_dir, tunes, "evaluate --held-out")
         if record is None:  # a run directory from before split.json: recompute its split
             n = len(tunes)
@@ -363,20 +185,27 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
         click.echo(f"  {reason}")
 
 
+BENCH_SECTIONS = ("sampling", "training", "midi")
+
+
+def _sections(ctx, param, value: str) -> list[str]:
+    wanted = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in BENCH_SECTIONS]
+    if unknown or not wanted:
+        raise click.BadParameter(
+            f"{', '.join(unknown) or 'nothing'}: choose from {', '.join(BENCH_SECTIONS)}"
+        )
+    return wanted
+
+
 @click.command()
-@click.option(
-    "--run",
-    "run_dir",
-    type=click.Path(file_okay=False),
-    default=str(DEFAULT_RUN),
-    show_default="checkpoints/default",
-    help="Model to sample from.",
-)
+@run_option
 @click.option(
     "--sections",
-    default="sampling,training,midi",
+    default=",".join(BENCH_SECTIONS),
     show_default=True,
-    help="Comma-separated: sampling, training, midi.",
+    callback=_sections,
+    help="Comma-separated, run in this order: sampling, training, midi.",
 )
 @click.option(
     "--seconds",
@@ -387,19 +216,26 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
 )
 @handle_errors
 def bench(run_dir, sections, seconds):
-    """Speed beside a lab-style reference loop, measured in the same run (ratios)."""
-    _quiet_tensorflow()
+    """Speed beside the lab-style reference loops, measured in the same run (ratios).
+
+    Training and sampling rows for both architectures (the run's model for its own, an
+    untrained one of the default shape for the other: speed does not depend on weights),
+    and ABC -> MIDI.  Pin it to one CPU (taskset) on a shared machine.
+    """
+    quiet_tensorflow()
     from musicgen import bench as benchmarks
 
-    wanted = {s.strip() for s in sections.split(",")}
-    click.echo(f"{'section':9} {'what':44} {'value':>12} {'unit':9} {'vs ref':>9}")
-    parts = []
-    if "sampling" in wanted:
-        parts.append(benchmarks.bench_sampling(Path(run_dir), seconds))
-    if "training" in wanted:
-        parts.append(benchmarks.bench_training(seconds * 2.5))
-    if "midi" in wanted:
-        parts.append(benchmarks.bench_midi())
-    for part in parts:
-        for row in part:
+    def rows(section: str):
+        if section == "sampling":
+            return benchmarks.bench_sampling(Path(run_dir), seconds)
+        if section == "training":
+            from musicgen.bench_training import bench_training
+
+            return bench_training(seconds * 2.5)
+        return benchmarks.bench_midi()
+
+    click.echo(f"# {benchmarks.machine_note()}")
+    click.echo(benchmarks.HEADER)
+    for section in sections:
+        for row in rows(section):
             click.echo(benchmarks.format_row(row))

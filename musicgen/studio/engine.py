@@ -22,15 +22,15 @@ class Engine:
     """A loaded model plus the reference corpus used for novelty checks."""
 
     def __init__(self, run_dir: str | Path, reference: list | None = None):
-        from musicgen.cli.common import _grammar_factory, _quiet_tensorflow
+        from musicgen.tfenv import quiet_tensorflow
 
-        _quiet_tensorflow()
+        quiet_tensorflow()
         from musicgen.quality import NoveltyIndex
         from musicgen.rundir import load_run
         from musicgen.sample import Sampler
 
         self.run_dir = str(run_dir)
-        self.sampler = Sampler(load_run(run_dir), _grammar_factory())
+        self.sampler = Sampler(load_run(run_dir))
         self.reference = NoveltyIndex(reference) if reference else None
         self.lock = threading.Lock()
         # Compile the one-step function now, so the first request is as fast as the rest.

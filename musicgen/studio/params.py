@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+from musicgen.grammar.plan import FormPlan
 from musicgen.sample import SampleConfig
 
 MAX_BODY = 64 * 1024  # bytes; a long tune is ~2 KB, a big tunebook entry well under this
@@ -82,8 +83,6 @@ def sample_config(data: dict, vocab_size: int) -> SampleConfig:
     unknown = sorted(set(data) - known)
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
-    if data.get("form") is not None:
-        raise BadRequest("form is not supported by this version of musicgen (give null)")
     defaults = SampleConfig()
     return SampleConfig(
         n=integer(data, "n", 1, 1, MAX_TUNES),
@@ -91,4 +90,17 @@ def sample_config(data: dict, vocab_size: int) -> SampleConfig:
         temperature=number(data, "temperature", defaults.temperature, 0, 10),
         top_k=integer(data, "top_k", defaults.top_k, 0, vocab_size),
         max_chars=integer(data, "max_chars", defaults.max_chars, 10, 5000),
+        form=form_plan(data),
     )
+
+
+def form_plan(data: dict) -> FormPlan | None:
+    """The `FormPlan` of a request's ``form``: null or "" (any form), "auto" or a pattern
+    such as "AABB" (8 bars a part, a cadence on the tonic), as ``sample --form``."""
+    pattern = text(data, "form", None, 16)
+    if not pattern:
+        return None
+    try:
+        return FormPlan(pattern=pattern)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None

@@ -30,7 +30,8 @@ function formData() {
   return {
     n: parseInt(get("n"), 10), seed: parseInt(get("seed"), 10),
     temperature: parseFloat(get("temperature")), top_k: parseInt(get("top_k"), 10),
-    meter: get("meter") || null, key: get("key") || null, form: null, primer: get("primer"),
+    meter: get("meter") || null, key: get("key") || null, form: get("form") || null,
+    primer: get("primer"),
   };
 }
 

@@ -1,0 +1,179 @@
+"""The options of ``musicgen train``, defined once: `train_options` puts them on a command.
+
+Most defaults depend on --arch, so those options default to None ("not given") and their
+``--help`` shows each architecture's value; `musicgen.presets.configs_for` fills them in.
+"""
+
+from __future__ import annotations
+
+import click
+
+from musicgen.cli.common import _M, _T
+from musicgen.model import ARCHITECTURES
+from musicgen.presets import DEFAULT_ARCH, TRANSFORMER_ONLY, arch_default
+
+
+def _by_arch(key: str) -> str:
+    """``--help`` text for a default that depends on --arch: ``lstm 512, transformer 128``."""
+    shown = ["transformer"] if key in TRANSFORMER_ONLY else list(ARCHITECTURES)
+    return ", ".join(f"{name} {arch_default(name, key)}" for name in shown)
+
+
+_OPTIONS = [
+    click.option(
+        "--run",
+        "run_dir",
+        required=True,
+        type=click.Path(file_okay=False),
+        help="Run directory to write (or resume) the model in.",
+    ),
+    click.option(
+        "--epochs",
+        type=click.IntRange(1),
+        default=_T.epochs,
+        show_default=True,
+        help="Passes over the training tunes.",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(1),
+        default=None,
+        show_default=_by_arch("batch_size"),
+        help="Windows per training step.",
+    ),
+    click.option(
+        "--seq-len",
+        type=click.IntRange(2),
+        default=None,
+        show_default=_by_arch("seq_len"),
+        help="Characters per training window (Transformer: --context).",
+    ),
+    click.option(
+        "--arch",
+        type=click.Choice(list(ARCHITECTURES)),
+        default=DEFAULT_ARCH,
+        show_default=True,
+        help="Network: a recurrent LSTM, or a causal self-attention Transformer.",
+    ),
+    click.option(
+        "--heads",
+        type=click.IntRange(1),
+        default=None,
+        show_default=_by_arch("heads"),
+        help="Transformer: attention heads per block (must divide --units).",
+    ),
+    click.option(
+        "--context",
+        type=click.IntRange(2),
+        default=None,
+        show_default=_by_arch("context"),
+        help="Transformer: longest window it attends over; longer tunes slide.",
+    ),
+    click.option(
+        "--warmup-steps",
+        type=click.IntRange(0),
+        default=None,
+        show_default=_by_arch("warmup_steps"),
+        help="Steps of linear learning-rate warm-up before the cosine decay.",
+    ),
+    click.option(
+        "--weight-decay",
+        type=click.FloatRange(0),
+        default=None,
+        show_default=_by_arch("weight_decay"),
+        help="AdamW weight decay (the Transformer's optimizer).",
+    ),
+    click.option(
+        "--layers",
+        type=click.IntRange(1),
+        default=None,
+        show_default=_by_arch("layers"),
+        help="Stacked LSTM layers or Transformer blocks.",
+    ),
+    click.option(
+        "--units",
+        type=click.IntRange(1),
+        default=None,
+        show_default=_by_arch("units"),
+        help="LSTM units per layer, or the Transformer's width.",
+    ),
+    click.option(
+        "--embedding-dim",
+        type=click.IntRange(1),
+        default=_M.embedding_dim,
+        show_default=True,
+        help="Size of the character embedding (LSTM; the Transformer's is --units).",
+    ),
+    click.option(
+        "--dropout",
+        type=click.FloatRange(0, 1, max_open=True),
+        default=None,
+        show_default=_by_arch("dropout"),
+        help="Dropout between layers.",
+    ),
+    click.option(
+        "--learning-rate",
+        type=click.FloatRange(0, min_open=True),
+        default=None,
+        show_default=_by_arch("learning_rate"),
+        help="Peak learning rate (Adam for the LSTM, AdamW for the Transformer).",
+    ),
+    click.option(
+        "--val-fraction",
+        type=click.FloatRange(0, 1, max_open=True),
+        default=_T.val_fraction,
+        show_default=True,
+        help="Fraction of tunes held out for validation (they pick model.keras).",
+    ),
+    click.option(
+        "--test-fraction",
+        type=click.FloatRange(0, 1, max_open=True),
+        default=_T.test_fraction,
+        show_default=True,
+        help="Fraction of tunes held out for testing only: never used for any choice.",
+    ),
+    click.option(
+        "--seed",
+        type=int,
+        default=_T.seed,
+        show_default=True,
+        help="Seed for the split, initial weights and batch order.",
+    ),
+    click.option(
+        "--max-minutes",
+        type=click.FloatRange(0, min_open=True),
+        default=None,
+        help="Stop cleanly after this many minutes, keeping the best model.",
+    ),
+    click.option(
+        "--windows",
+        type=click.Choice(["stream", "tunes"]),
+        default=_T.windows,
+        show_default=True,
+        help="Training windows tile the corpus (stream), or also start at every tune (tunes).",
+    ),
+    click.option(
+        "--transpose",
+        type=click.IntRange(0, 4),
+        default=_T.transpose,
+        show_default=True,
+        help="Also train on this many copies of each tune moved to other keys (0: none).",
+    ),
+    click.option(
+        "--strategy",
+        type=click.Choice(["default", "mirrored", "multi-worker"]),
+        default="default",
+        show_default=True,
+        help="default: one device; mirrored: all local GPUs; multi-worker: the machines "
+        "in TF_CONFIG.  --batch-size is the global batch in each.",
+    ),
+    click.option("--force", is_flag=True, help="Start the run directory over if it exists."),
+    click.option("--quiet", is_flag=True, help="No progress bar."),
+]
+
+
+def train_options(command):
+    """Decorate `command` with every ``train`` option, in ``--help`` order."""
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command

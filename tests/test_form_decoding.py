@@ -1,0 +1,203 @@
+"""Issue 13: the decoder enforces a planned form (parts, bars per part, cadence).
+
+Random walks of the grammar alone (every allowed character equally likely) must always
+finish, never meet an empty mask, and give exactly the planned form by `musicgen.form`'s
+own analysis; then the same through the sampler with a tiny model and the CLI."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from musicgen.abc import parse_abc
+from musicgen.cli import main
+from musicgen.errors import GrammarError, RunDirError, SampleError
+from musicgen.form import tune_form
+from musicgen.formstats import form_distribution, read_form_stats, write_form_stats
+from musicgen.grammar import EOS, STRICT, AbcGrammar
+from musicgen.grammar.plan import FormPlan, Target, parse_pattern
+from musicgen.rundir import load_run
+from musicgen.sample import SampleConfig, Sampler
+from musicgen.vocab import BOS
+
+CHARS = (BOS, EOS, *sorted(set("\n '(),-/0123456789:<=>ABCDEFGKLMT[]^_abcdefgmnorsuvxz|~")))
+HEADS = ("M:6/8\nL:1/8\nK:D\n", "M:C\nL:1/8\nK:Ador\n", "M:3/4\nL:1/8\nK:Bb\n")
+
+
+def walk(plan: FormPlan, seed: int, head: str = "", chars=CHARS) -> str:
+    """A uniform random walk of the planned grammar: the tune text (EOS dropped)."""
+    rng = np.random.default_rng(seed)
+    grammar = AbcGrammar(chars, policy=dataclasses.replace(STRICT, plan=plan), rng=rng)
+    head = head or HEADS[seed % len(HEADS)]
+    grammar.feed_text(head)
+    out = [head]
+    while not grammar.done:
+        allowed = np.flatnonzero(grammar.allowed_mask())
+        assert allowed.size, f"dead end after {''.join(out)!r}"
+        ch = chars[int(rng.choice(allowed))]
+        grammar.feed(ch)
+        out.append("" if ch == EOS else ch)
+        assert len(out) < 20_000
+    form = grammar.state.music.form  # the end came only after the last part
+    assert form.parts == len(form.target.repeats) and form.bars_in_part == 0
+    return "".join(out)
+
+
+def analysed(text: str):
+    """`musicgen.form`'s form of a canonical tune text (M:, L:, K:, body)."""
+    meter, unit, key, body = text.split("\n", 3)
+    return tune_form(body, meter[2:], unit[2:], key[2:])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "bars", "letters"),
+    [("AABB", 8, "AABB"), ("AABB", 4, "AABB"), ("AABBCC", 8, "AABBCC"), ("A", 8, "A")],
+)
+def test_random_walks_give_exactly_the_planned_form(pattern, bars, letters):
+    for seed in range(12):
+        form = analysed(walk(FormPlan(pattern, bars), seed))
+        assert form.letters == letters, seed
+        assert [p.bars for p in form.parts] == [bars] * len(parts_of(pattern)), seed
+        assert form.last_note_tonic, seed
+
+
+def parts_of(pattern):
+    return parse_pattern(pattern)
+
+
+def test_abac_gives_four_parts_each_played_once():
+    for seed in range(12):
+        form = analysed(walk(FormPlan("ABAC", 8), seed))
+        assert [(p.bars, p.repeated) for p in form.parts] == [(8, "")] * 4, seed
+
+
+def test_repeated_parts_close_with_a_repeat_and_pickups_count_once():
+    texts = [walk(FormPlan("AABB", 4), seed) for seed in range(30)]
+    assert all(text.count(":|") + text.count("::") >= 2 for text in texts)
+    assert not any("|1" in text or "|2" in text for text in texts)  # no endings
+    with_pickup = [
+        t for t in texts if analysed(t).parts[0].bars == 4 and "|" in t.split("\n")[3][:6]
+    ]
+    assert with_pickup  # some walks open with a pickup, and it still makes 4 bars
+
+
+def test_no_cadence_lets_the_tune_end_off_the_tonic():
+    ends = {
+        analysed(walk(FormPlan("AB", 2, cadence=False), seed)).last_note_tonic for seed in range(40)
+    }
+    assert ends == {True, False}
+
+
+def test_the_final_bar_refuses_an_ending_off_the_tonic():
+    plan = dataclasses.replace(STRICT, plan=FormPlan("A", 2))
+    grammar = AbcGrammar(CHARS, policy=plan)
+    grammar.feed_text("M:C\nL:1/8\nK:G\nABcd efga|GABc def")  # one unit left: the tonic's
+    allowed = {CHARS[i] for i in np.flatnonzero(grammar.allowed_mask())}
+    assert {"G", "g", "/"} <= allowed and not allowed & set("ABCDEFabcdef^_=z(|")
+    with pytest.raises(GrammarError, match="tonic"):
+        grammar.copy().feed("a")
+    grammar.feed_text("g|]")
+    assert not grammar.allowed_mask()[CHARS.index("A")]  # the form is complete
+    grammar.feed("\n")
+    grammar.feed(EOS)
+    assert grammar.done
+
+
+def test_a_part_closes_at_its_last_bar_and_not_before():
+    grammar = AbcGrammar(CHARS, policy=dataclasses.replace(STRICT, plan=FormPlan("AABB", 2)))
+    grammar.feed_text("M:C\nL:1/8\nK:G\nABcd efga")
+    with pytest.raises(GrammarError):
+        grammar.copy().feed_text(":|")  # one bar of two
+    grammar.feed_text("|GABc defg")
+    with pytest.raises(GrammarError):
+        grammar.copy().feed_text("|A")  # the part must close here
+    with pytest.raises(GrammarError):
+        grammar.copy().feed(EOS)
+    grammar.feed_text(":|\n")
+    assert grammar.state.music.form.parts == 1
+
+
+def test_auto_draws_per_meter_and_is_deterministic_per_seed():
+    choices = (("6/8", (("AABB", 8, 3), ("AABBCC", 8, 1))), ("3/4", (("AB", 16, 1),)))
+    plan = FormPlan(choices=choices)
+    assert plan.resolve("3/4", "D", np.random.default_rng(0)) == Target(
+        (False, False), 16, True, "D"
+    )
+    drawn = [plan.resolve("6/8", "G", np.random.default_rng([5, i])).repeats for i in range(40)]
+    again = [plan.resolve("6/8", "G", np.random.default_rng([5, i])).repeats for i in range(40)]
+    assert drawn == again and set(drawn) == {(True, True), (True, True, True)}
+    assert plan.resolve("2/4", "G", None).repeats == (True, True)  # an unseen meter: all meters
+    assert FormPlan().resolve("6/8", "Em", np.random.default_rng(0)) == Target(
+        (True, True), 8, True, "E"
+    )
+    assert FormPlan(choices=choices, bars=4).resolve("3/4", "D").bars == 4
+
+
+@pytest.mark.parametrize("pattern", ["AAAB", "aabb", "A-B", ""])
+def test_bad_patterns_are_refused_by_name(pattern):
+    with pytest.raises(ValueError, match="form pattern"):
+        FormPlan(pattern)
+    with pytest.raises(ValueError, match="bars per part"):
+        FormPlan("AABB", bars=1)
+
+
+def test_form_stats_count_the_corpus_forms_per_meter(tmp_path, tiny_tunes):
+    tunes = parse_abc(
+        "X:1\nM:6/8\nL:1/8\nK:G\n|:GAB cde|GAB cde|GAB cde|GAB cd2:|\n"
+        "|:gab c'd'e'|gab c'd'e'|gab c'd'e'|gab c'd'2:|\n",
+        "t.abc",
+    )[0]
+    stats = form_distribution(tunes)
+    assert stats["meters"] == {"6/8": {"AABB 4": 1}} and stats["tunes"] == 1
+    write_form_stats(tmp_path, tiny_tunes)
+    choices = dict(read_form_stats(tmp_path))
+    assert json.loads((tmp_path / "form.json").read_text())["tunes"] == len(tiny_tunes)
+    assert all(count > 0 and bars >= 2 for opts in choices.values() for _, bars, count in opts)
+    assert read_form_stats(tmp_path / "nowhere") == ()
+    (tmp_path / "form.json").write_text("{]")
+    with pytest.raises(RunDirError, match="form.json"):
+        read_form_stats(tmp_path)
+
+
+def test_a_tiny_model_samples_the_planned_form(tiny_run):
+    sampler = Sampler(load_run(tiny_run))
+    config = SampleConfig(n=3, seed=4, max_chars=6000, form=FormPlan("AABB", 4))
+    tunes = sorted(sampler.generate(config), key=lambda t: t.index)
+    again = sorted(sampler.generate(config), key=lambda t: t.index)
+    assert [t.text for t in tunes] == [t.text for t in again]
+    for tune in tunes:
+        assert tune.complete
+        form = analysed(tune.text)
+        assert form.letters == "AABB" and [p.bars for p in form.parts] == [4, 4]
+        assert form.last_note_tonic
+    with pytest.raises(SampleError, match="needs the grammar"):
+        list(sampler.generate(SampleConfig(constrain=False, form=FormPlan("AB"))))
+
+
+def test_cli_samples_aabb_on_the_default_model(tmp_path):
+    out = tmp_path / "out"
+    args = ["sample", "-n", "2", "--seed", "3", "--form", "AABB", "--format", "abc"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    tunes, _ = parse_abc((out / "all.abc").read_text(), "all.abc")
+    assert len(tunes) == 2
+    for tune in tunes:
+        form = tune_form(tune.body, tune.meter, tune.unit_length, tune.key)
+        assert form.letters == "AABB" and [p.bars for p in form.parts] == [8, 8]
+        assert form.last_note_tonic
+    bad = CliRunner().invoke(main, ["sample", "--form", "AAAB", "--out", str(out)])
+    assert bad.exit_code == 2 and "--form" in bad.output
+
+
+def test_auto_plays_every_part_twice_as_the_tradition_does(tmp_path):
+    from musicgen.formstats import played
+
+    assert played("AB") == played("AAB") == played("AABB") == "AABB"
+    assert played("ABC") == "AABBCC" and played("AABBCCBB") == "AABBCC" and played("A") == "AA"
+    (tmp_path / "form.json").write_text(
+        '{"version": 1, "tunes": 9, "skipped": 0, "meters": {"C": {"AABB 8": 5, "AB 8": 3,'
+        ' "ABC 16": 1}}}'
+    )
+    assert read_form_stats(tmp_path) == (("C", (("AABB", 8, 8), ("AABBCC", 16, 1))),)
