@@ -30,3 +30,6 @@ def test_comparison_plot_puts_runs_of_different_budgets_on_one_time_axis(tmp_pat
 
     image = mpimg.imread(path)
     assert image.shape[0] > 200 and image.shape[1] > 300
+    points = {"LSTM": [(5, 2.0), (15, 1.5)], "Transformer": [(15, 1.3), (5, 2.5)]}
+    wide = mpimg.imread(write_comparison_plot(tmp_path / "c2.png", runs, "t", points))
+    assert wide.shape[1] == 2 * image.shape[1]  # a second panel for the held-out points
