@@ -4,9 +4,11 @@
 how many tunes have each (pattern, bars per part): ``{"6/8": {"AABB 8": 120, ...}}``.
 Only tunes whose parts all have the same length, in a pattern a plan can ask for
 (`musicgen.grammar.plan.usable`), are counted; the rest are counted as ``skipped``.
+It also counts every tune's key per meter (``"keys": {"6/8": {"G Major": 50, ...}}``).
 `write_form_stats` stores it as ``form.json`` (atomically); `read_form_stats` turns it
 back into the ``choices`` of a `FormPlan` (or ``()`` when a run dir has none), each
-written form as it is played (`played`: every distinct part twice, ``AB`` -> ``AABB``).
+written form as it is played (`played`: every distinct part twice, ``AB`` -> ``AABB``),
+and `read_key_stats` into its ``keys`` (``()`` for a form.json written before keys).
 
 For an existing run dir: ``python -m musicgen.formstats RUN CORPUS...``.
 """
@@ -29,14 +31,17 @@ VERSION = 1
 def form_distribution(tunes) -> dict:
     """Per meter, how many of `tunes` (`musicgen.abc.Tune`) have each form.  Pure.
 
-    Returns ``{"version": 1, "tunes": n, "skipped": k, "meters": {meter: {"AABB 8": c}}}``.
+    Returns ``{"version": 1, "tunes": n, "skipped": k, "meters": {meter: {"AABB 8": c}},
+    "keys": {meter: {"G Major": c}}}``.
     """
     from musicgen.form import form_of
 
     meters: dict[str, Counter] = {}
+    keys: dict[str, Counter] = {}
     skipped = total = 0
     for tune in tunes:
         total += 1
+        keys.setdefault(tune.meter, Counter())[tune.key] += 1
         form = form_of(tune)
         lengths = {part.bars for part in form.parts}
         if len(lengths) != 1 or not usable(form.letters, next(iter(lengths))):
@@ -48,6 +53,7 @@ def form_distribution(tunes) -> dict:
         "tunes": total,
         "skipped": skipped,
         "meters": {m: dict(c.most_common()) for m, c in sorted(meters.items())},
+        "keys": {m: dict(c.most_common()) for m, c in sorted(keys.items())},
     }
 
 
@@ -91,6 +97,24 @@ def read_form_stats(run_dir) -> tuple:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RunDirError(f"{path}: not a form table ({reason(exc)})") from None
     return tuple(choices)
+
+
+def read_key_stats(run_dir) -> tuple:
+    """The ``keys`` of a `FormPlan` from `run_dir`'s ``form.json``: ((meter, ((key,
+    tunes), ...)), ...); ``()`` when there is none or it predates keys.  A damaged file
+    is a `RunDirError` naming it."""
+    path = Path(run_dir) / FORM_FILE
+    if not path.exists():
+        return ()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data.get("keys", {}).items()
+        return tuple(
+            (meter, tuple((str(k), int(c)) for k, c in counts.items() if int(c) > 0))
+            for meter, counts in rows
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RunDirError(f"{path}: not a form table ({reason(exc)})") from None
 
 
 def main(argv=None) -> int:

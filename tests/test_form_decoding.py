@@ -201,3 +201,85 @@ def test_auto_plays_every_part_twice_as_the_tradition_does(tmp_path):
         ' "ABC 16": 1}}}'
     )
     assert read_form_stats(tmp_path) == (("C", (("AABB", 8, 8), ("AABBCC", 16, 1))),)
+
+
+def test_form_stats_record_each_meters_keys_and_old_tables_have_none(tmp_path):
+    from musicgen.formstats import read_key_stats
+
+    text = "".join(
+        f"X:{i}\nM:{m}\nL:1/8\nK:{k}\n|:GABc dedB:|\n"
+        for i, (m, k) in enumerate([("6/8", "G"), ("6/8", "G"), ("6/8", "Ador"), ("C", "D")])
+    )
+    tunes = parse_abc(text, "keys.abc")[0]
+    write_form_stats(tmp_path, tunes)
+    keys = dict(read_key_stats(tmp_path))
+    assert keys == {"6/8": (("G", 2), ("Ador", 1)), "C": (("D", 1),)}  # as written
+    (tmp_path / "form.json").write_text('{"version": 1, "meters": {}}')  # written before keys
+    assert read_key_stats(tmp_path) == () and read_key_stats(tmp_path / "nowhere") == ()
+    (tmp_path / "form.json").write_text('{"keys": {"C": {"G Major": "many"}}}')
+    with pytest.raises(RunDirError, match="form.json"):
+        read_key_stats(tmp_path)
+
+
+def key_line(plan: FormPlan, seed: int, head: str = "M:6/8\nL:1/8\n") -> str:
+    """The K: value a planned grammar lets through after `head`, drawn with `seed`."""
+    grammar = AbcGrammar(
+        CHARS, policy=dataclasses.replace(STRICT, plan=plan), rng=np.random.default_rng(seed)
+    )
+    grammar.feed_text(head + "K:")
+    value = ""
+    while True:
+        allowed = [CHARS[i] for i in np.flatnonzero(grammar.allowed_mask())]
+        if allowed == ["\n"]:
+            return value
+        assert len(allowed) == 1, f"K:{value} may go on with {allowed}: not one drawn key"
+        grammar.feed(allowed[0])
+        value += allowed[0]
+
+
+def test_the_key_is_drawn_from_the_corpus_keys_of_the_meter():
+    keys = (("6/8", (("G", 3), ("Em", 1))), ("C", (("Ador", 1),)))
+    plan = FormPlan("AABB", 8, keys=keys)
+    drawn = [key_line(plan, seed) for seed in range(40)]
+    assert drawn == [key_line(plan, seed) for seed in range(40)]  # seeded: the same keys
+    assert set(drawn) == {"G", "Em"} and drawn.count("G") > 20
+    assert key_line(plan, 0, "M:C\nL:1/8\n") == "Ador"
+    assert key_line(plan, 0, "M:2/4\nL:1/8\n") in {"G", "Em", "Ador"}  # unseen: all meters
+    # A key this vocabulary cannot spell (no "j") is not drawn: the model chooses.
+    unspellable = FormPlan(keys=(("6/8", (("G Major", 1),)),))
+    grammar = AbcGrammar(CHARS, policy=dataclasses.replace(STRICT, plan=unspellable))
+    grammar.feed_text("M:6/8\nL:1/8\nK:")
+    assert set("ABCDEFG") <= {CHARS[i] for i in np.flatnonzero(grammar.allowed_mask())}
+    # A drawn key refuses any other, naming the drawn one; no table: any key.
+    grammar = AbcGrammar(CHARS, policy=dataclasses.replace(STRICT, plan=FormPlan(keys=keys[1:])))
+    grammar.feed_text("M:C\nL:1/8\nK:")
+    with pytest.raises(GrammarError, match="K:Ador"):
+        grammar.feed("G")
+    free = AbcGrammar(CHARS, policy=dataclasses.replace(STRICT, plan=FormPlan("AABB", 8)))
+    free.feed_text("M:C\nL:1/8\nK:Bb\n")  # no keys in the plan: the model's choice
+
+
+def test_the_sampler_draws_keys_unless_the_primer_or_the_user_sets_one(tiny_run):
+    sampler = Sampler(load_run(tiny_run))
+    keys = dict(__import__("musicgen.formstats").formstats.read_key_stats(tiny_run))
+    corpus_keys = {k for options in keys.values() for k, _ in options}
+    config = SampleConfig(n=4, seed=2, max_chars=6000, form=FormPlan("AABB", 4))
+    for tune in sampler.generate(config):
+        assert tune.text.split("\n")[2][2:] in corpus_keys
+    primed = dataclasses.replace(config, n=2, primer="M:C\nL:1/8\nK:Bb\n")
+    assert all("\nK:Bb\n" in t.text for t in sampler.generate(primed))
+    assert sampler._with_choices(primed).form.keys == ()
+    free = dataclasses.replace(config, form=FormPlan("AABB", 4, draw_keys=False))
+    assert sampler._with_choices(free).form.keys == ()
+
+
+def test_cli_bars_per_part_defaults_to_8_takes_auto_and_refuses_nonsense(tmp_path):
+    from musicgen.cli.form_options import form_plan
+
+    assert form_plan("auto", None, False, False).bars == 8
+    assert form_plan("auto", "auto", False, False).bars is None
+    assert form_plan("auto", None, False, False, any_key=True).draw_keys is False
+    for bad in ("1", "33", "eight"):
+        result = CliRunner().invoke(main, ["sample", "--bars-per-part", bad, "--out", "x"])
+        assert result.exit_code == 2 and "--bars-per-part" in result.output, result.output
+        assert "2..32" in result.output

@@ -195,7 +195,7 @@ def test_the_form_field_maps_to_the_samplers_form_plan():
     from musicgen.grammar.plan import FormPlan
     from musicgen.studio.params import sample_config
 
-    assert sample_config({"form": "AABB"}, 90).form == FormPlan("AABB")
-    assert sample_config({"form": "auto"}, 90).form == FormPlan()
+    assert sample_config({"form": "AABB"}, 90).form == FormPlan("AABB", 8)
+    assert sample_config({"form": "auto"}, 90).form == FormPlan(bars=8)  # as sample's default
     assert sample_config({"form": None}, 90).form is None
     assert sample_config({"form": ""}, 90).form is None

@@ -12,6 +12,25 @@ def form_options(command):
     return command
 
 
+class _BarsType(click.ParamType):
+    """An int 2..32, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        from musicgen.grammar.plan import AUTO, MAX_BARS, MIN_BARS
+
+        if isinstance(value, int) or value == AUTO:
+            return value
+        try:
+            bars = int(value)
+        except ValueError:
+            bars = 0
+        if not MIN_BARS <= bars <= MAX_BARS:
+            self.fail(f"{value!r}: give {MIN_BARS}..{MAX_BARS} bars, or auto", param, ctx)
+        return bars
+
+
 _OPTIONS = [
     click.option(
         "--form",
@@ -24,9 +43,10 @@ _OPTIONS = [
     ),
     click.option(
         "--bars-per-part",
-        type=click.IntRange(2, 32),
+        type=_BarsType(),
         default=None,
-        help="Bars in every part [default: 8 with a pattern; drawn with auto].",
+        help="Bars in every part, 2..32, or auto (drawn with --form auto's pattern from the "
+        "corpus's forms for the meter).  [default: 8]",
     ),
     click.option(
         "--no-cadence",
@@ -36,17 +56,25 @@ _OPTIONS = [
 ]
 
 
-def form_plan(form: str, bars: int | None, no_cadence: bool, no_constrain: bool):
-    """The `FormPlan` of ``--form``, ``--bars-per-part`` and ``--no-cadence`` (None: any
-    form; ``--no-constrain`` drops the default ``auto``, refuses a form asked for)."""
-    from musicgen.grammar.plan import AUTO, FormPlan
+def form_plan(form: str, bars, no_cadence: bool, no_constrain: bool, any_key: bool = False):
+    """The `FormPlan` of ``--form``, ``--bars-per-part`` (None: 8) and ``--no-cadence``
+    (None: any form; ``--no-constrain`` drops the default ``auto``, refuses a form asked
+    for); `any_key` (``--key any``) lets the model choose each tune's key."""
+    from musicgen.grammar.plan import AUTO, DEFAULT_BARS, FormPlan
 
     asked = form != AUTO or bars is not None or no_cadence
     if form == "none" or (no_constrain and not asked):
         return None
     if no_constrain:
         raise click.UsageError("--form, --bars-per-part and --no-cadence need the grammar")
+    if bars is None:
+        bars = DEFAULT_BARS
     try:
-        return FormPlan(pattern=form, bars=bars, cadence=not no_cadence)
+        return FormPlan(
+            pattern=form,
+            bars=None if bars == AUTO else bars,
+            cadence=not no_cadence,
+            draw_keys=not any_key,
+        )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--form") from None

@@ -85,7 +85,12 @@ def _render_options(default_formats: str):
     "--primer", default="", help=r"Text each tune starts with, e.g. 'M:6/8\nL:1/8\nK:G\n'."
 )
 @click.option("--meter", default=None, help="Meter of every tune, e.g. 6/8 (builds the primer).")
-@click.option("--key", default=None, help="Key of every tune, e.g. 'G Major' (needs --meter).")
+@click.option(
+    "--key",
+    default=None,
+    help="Key of every tune, e.g. 'G Major' (needs --meter), or any (the model chooses).  "
+    "[default: drawn per tune from the training corpus's keys for its meter]",
+)
 @click.option(
     "--seed",
     type=int,
@@ -156,9 +161,10 @@ def sample(
     """Write N new tunes as ABC, MIDI, WAV or sheet music (NNN-title.abc/.mid/..., all.abc).
 
     Every tune has a form (--form): its parts close at their last bar, it ends after its
-    last part, and its last note is the key's tonic.  auto draws each tune's form from
-    the run dir's form.json (the training corpus's forms for the tune's meter), or is
-    AABB with 8-bar parts for a run dir without one.
+    last part, and its last note is the key's tonic.  auto draws each tune's number of
+    parts from the run dir's form.json (the training corpus's forms for the tune's
+    meter), or is AABB for a run dir without one; parts are 8 bars (--bars-per-part).
+    Each tune's key is drawn from the corpus's keys for its meter (--key).
     """
     from musicgen.output import (
         RenderOptions,
@@ -181,12 +187,12 @@ def sample(
         temperature=temperature,
         top_k=top_k,
         seed=seed,
-        primer=build_primer(primer, meter, key),
+        primer=build_primer(primer, meter, None if key == "any" else key),
         max_chars=max_chars,
         batch_size=batch_size,
         constrain=not no_constrain,
         wrap_up=not (no_constrain or no_wrap_up),
-        form=form_plan(form, bars_per_part, no_cadence, no_constrain),
+        form=form_plan(form, bars_per_part, no_cadence, no_constrain, key == "any"),
     )
     run = load_run(run_dir)
     sampler = Sampler(run)

@@ -26,9 +26,10 @@ class AbcGrammar:
     `GrammarTables` instead of `chars` to skip even that.  ``lenient=True`` (or
     ``policy=LENIENT``) checks what people write rather than what the sampler may write.
 
-    With a ``Policy.plan`` (a `FormPlan`), the plan is resolved when the header's ``K:``
-    line ends, for the meter and key just read, drawing ``auto``'s form with `rng` (a
-    numpy Generator: seed it per tune), and from then on the tune follows that form.
+    With a ``Policy.plan`` (a `FormPlan`), the key is drawn from the plan's ``keys`` when
+    the ``M:`` line ends, and the plan is resolved when the ``K:`` line ends, for the meter
+    and key just read, drawing ``auto``'s form with `rng` (a numpy Generator: seed it per
+    tune); from then on the tune follows that form.
     """
 
     __slots__ = ("_t", "_node", "_line", "_col", "_plan", "_rng")
@@ -72,8 +73,14 @@ class AbcGrammar:
         self._node = nxt
 
     def _planned(self, header: Header, nxt):
-        """After the K: line: the node of the same state with the plan resolved."""
+        """After the M: line: the node that allows only the drawn key (if the plan has
+        keys); after the K: line: the node of the same state with the plan resolved."""
         state = nxt.state
+        if header.field == 0 and self._plan.keys and not state.lexeme.key:
+            key = self._plan.draw_key(header.text[2:], self._rng)
+            if key not in self._t.words.keys:  # a key this vocabulary cannot spell
+                return nxt
+            return self._t.node(State(replace(state.lexeme, key=key), state.music))
         if header.field != 2 or state.music.form.target is not None:
             return nxt
         target = self._plan.resolve(header.meter, header.text[2:], self._rng)

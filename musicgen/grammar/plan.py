@@ -8,11 +8,20 @@ the small value the grammar's state carries and its checker enforces: each part 
 at its last bar (``:|`` if it is repeated, ``||`` or ``|]`` if not), the tune ends right
 after its last part, and (with a cadence) its last note is the key's tonic.
 
-``auto`` draws the pattern and bars per part, per tune, from the training corpus's own
+``auto`` draws the pattern (how many parts), per tune, from the training corpus's own
 distribution for the tune's meter (`choices`, from the run dir's ``form.json``, see
-`musicgen.formstats`), with the tune's own seeded generator.  A meter the corpus never
-used draws from all meters together; with no distribution at all (a run dir without
-``form.json``) ``auto`` is ``AABB`` with 8 bars, the tradition's commonest form.
+`musicgen.formstats`), with the tune's own seeded generator; the bars per part are
+`bars` (the CLI's ``--bars-per-part``, 8 unless asked), or drawn with the pattern when
+`bars` is None (``--bars-per-part auto``).  A meter the corpus never used draws from all
+meters together; with no distribution at all (a run dir without ``form.json``) ``auto``
+is ``AABB`` with 8 bars, the tradition's commonest form.
+
+The key is drawn the same way (`draw_key`, from `keys`, the corpus's keys per meter) once
+the ``M:`` line is read, and the grammar then allows only that ``K:`` value.  A model
+trained on transposed copies (``--transpose``) has learnt every key as likely as the
+corpus's commonest, so left alone it writes Irish tunes in E major and C major; drawing
+the key restores the corpus's own keys, which musicians (and MGEval's absolute
+pitch-class histogram) expect.
 """
 
 from __future__ import annotations
@@ -68,6 +77,9 @@ class FormPlan:
     cadence: bool = True  # the last note is the key's tonic
     # auto: ((meter, ((pattern, bars, tunes), ...)), ...), the corpus's forms per meter
     choices: tuple = ()
+    # ((meter, ((key, tunes), ...)), ...), the corpus's keys per meter; () : the model's
+    keys: tuple = ()
+    draw_keys: bool = True  # fill `keys` from the run dir (off: --key any, or a K: primer)
 
     def __post_init__(self):
         if self.pattern != AUTO:
@@ -85,17 +97,27 @@ class FormPlan:
         return Target(parse_pattern(pattern), bars or DEFAULT_BARS, self.cadence, key[:1].upper())
 
     def _draw(self, meter: str, rng) -> tuple[str, int]:
-        table = dict(self.choices)
-        options = table.get(meter) or tuple(o for opts in table.values() for o in opts)
-        if not options:
-            return DEFAULT_PATTERN, DEFAULT_BARS
-        counts = [count for _, _, count in options]
-        if rng is None:
-            index = counts.index(max(counts))
-        else:
-            index = int(rng.choice(len(options), p=[c / sum(counts) for c in counts]))
-        pattern, bars, _ = options[index]
-        return pattern, bars
+        drawn = _draw(self.choices, meter, rng)
+        return drawn[:2] if drawn else (DEFAULT_PATTERN, DEFAULT_BARS)
+
+    def draw_key(self, meter: str, rng=None) -> str | None:
+        """A ``K:`` value for a tune in `meter`, drawn from `keys` (None: no table)."""
+        drawn = _draw(self.keys, meter, rng)
+        return drawn[0] if drawn else None
+
+
+def _draw(table: tuple, meter: str, rng) -> tuple | None:
+    """One option of `meter`'s row of `table` ((meter, ((..., count), ...)), ...), drawn
+    in proportion to its count with `rng` (without one, the commonest); a meter the table
+    lacks draws from every row together; None when the table is empty."""
+    rows = dict(table)
+    options = rows.get(meter) or tuple(o for opts in rows.values() for o in opts)
+    if not options:
+        return None
+    counts = [option[-1] for option in options]
+    if rng is None:
+        return options[counts.index(max(counts))]
+    return options[int(rng.choice(len(options), p=[c / sum(counts) for c in counts]))]
 
 
 def usable(pattern: str, bars: int) -> bool:

@@ -40,6 +40,7 @@ class Header:
     field: int = 0
     text: str = ""
     meter: str = ""  # the M: value once read
+    key: str = ""  # the one K: value allowed (drawn from the corpus's keys); "": any
 
 
 @dataclass(frozen=True, slots=True)

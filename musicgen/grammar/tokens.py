@@ -72,7 +72,8 @@ class Rules:
 
 
 def header(rules: Rules, lex: Header, music: Music, ch: str) -> State | Refusal:
-    """The ``M:``, ``L:``, ``K:`` lines, in that order, each a word of `Words`."""
+    """The ``M:``, ``L:``, ``K:`` lines, in that order, each a word of `Words` (and the
+    ``K:`` value the drawn `Header.key`, when the grammar drew one)."""
     words = rules.words
     name = "MLK"[lex.field]
     if len(lex.text) < 2:
@@ -86,12 +87,14 @@ def header(rules: Rules, lex: Header, music: Music, ch: str) -> State | Refusal:
         if lex.field == 1 and value in words.units:
             unit = unit_denominator(value)
             bar = replace(music.bar, length=bar_ticks(lex.meter, unit), unit=unit)
-            return State(Header(2, "", lex.meter), replace(music, bar=bar))
-        if lex.field == 2 and value in words.keys:
+            return State(Header(2, "", lex.meter, lex.key), replace(music, bar=bar))
+        if lex.field == 2 and value in words.keys and value == (lex.key or value):
             music = checker.set_key(music, value, rules.policy)
             return State(Between(LINE_START), music)
         return Refusal(f"{name}:{value} is not a valid {name}: value")
     options = (words.meter_prefixes, words.unit_prefixes, words.key_prefixes)[lex.field]
+    if lex.key and lex.field == 2 and not lex.key.startswith(value + ch):
+        return Refusal(f"this tune's key is drawn: K:{lex.key}")
     if value + ch in options:
         return State(replace(lex, text=lex.text + ch), music)
     return Refusal(f"cannot continue the {name}: value {value!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from musicgen.grammar.plan import FormPlan
+from musicgen.grammar.plan import DEFAULT_BARS, FormPlan
 from musicgen.sample import SampleConfig
 
 MAX_BODY = 64 * 1024  # bytes; a long tune is ~2 KB, a big tunebook entry well under this
@@ -101,6 +101,6 @@ def form_plan(data: dict) -> FormPlan | None:
     if not pattern:
         return None
     try:
-        return FormPlan(pattern=pattern)
+        return FormPlan(pattern=pattern, bars=DEFAULT_BARS)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
