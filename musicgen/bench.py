@@ -37,10 +37,10 @@ def format_row(row: Row) -> str:
     """The row as one line of the table (`HEADER` names the columns)."""
     ratio = "" if row.ratio is None else f"{row.ratio:8.1f}x"
     value = f"{row.value:,.1f}" if not math.isnan(row.value) else "n/a"
-    return f"{row.section:9} {row.name:44} {value:>12} {row.unit:9} {ratio:>9}  {row.note}"
+    return f"{row.section:9} {row.name:52} {value:>12} {row.unit:9} {ratio:>9}  {row.note}"
 
 
-HEADER = f"{'section':9} {'what':44} {'value':>12} {'unit':9} {'vs ref':>9}"
+HEADER = f"{'section':9} {'what':52} {'value':>12} {'unit':9} {'vs ref':>9}"
 
 
 def machine_note() -> str:
@@ -91,6 +91,20 @@ def bench_sampling(
                 chars_per_s / ref,
                 note,
             )
+        if trained:  # what `musicgen sample` does by default: --form auto, keys drawn
+            from musicgen.grammar.plan import DEFAULT_BARS, FormPlan
+
+            for batch in batches:
+                plan = FormPlan(bars=DEFAULT_BARS)
+                chars_per_s, tunes_per_s = sampling_speed(sampler, batch, seconds, max_chars, plan)
+                yield Row(
+                    "sampling",
+                    f"{arch} {shape} batch {batch} constrained, --form auto",
+                    chars_per_s,
+                    "chars/s",
+                    chars_per_s / ref,
+                    f"{tunes_per_s:.2f} complete tunes/s",
+                )
 
 
 def with_model(run, config):
@@ -111,16 +125,17 @@ def lab_sampling_speed(lab, seconds: float, length: int = 400) -> float:
 
 
 def sampling_speed(
-    sampler, batch: int, seconds: float, max_chars: int | None = None
+    sampler, batch: int, seconds: float, max_chars: int | None = None, form=None
 ) -> tuple[float, float]:
-    """(characters/s, complete tunes/s) of constrained sampling, `batch` tunes at a time.
+    """(characters/s, complete tunes/s) of constrained sampling, `batch` tunes at a time,
+    under `form` (a `FormPlan`; None: any form).
 
     Whole rounds of `batch` tunes are timed (at least one), so the tail of a round, where
     the last tunes finish while the others' slots idle, counts as it does in use.
     """
     from musicgen.sample import SampleConfig
 
-    config = SampleConfig(n=batch, batch_size=batch, seed=0, constrain=True)
+    config = SampleConfig(n=batch, batch_size=batch, seed=0, constrain=True, form=form)
     if max_chars is not None:
         config = replace(config, max_chars=max_chars)
     list(sampler.generate(replace(config, max_chars=5)))  # warm-up: trace this shape

@@ -66,10 +66,12 @@ def test_sampling_rows_time_both_architectures():
         "lab reference (batch 1, eager call per char)",
         "lstm 2x512 batch 2 constrained",  # untrained, default shape
         "transformer 3x128 batch 2 constrained",  # the bundled model
+        "transformer 3x128 batch 2 constrained, --form auto",  # as `musicgen sample`
     ]
     ref = rows[0].value
     assert ref > 0 and all(r.ratio == pytest.approx(r.value / ref) for r in rows)
     assert rows[1].note == "untrained" and rows[2].note.endswith("complete tunes/s")
+    assert rows[3].note.endswith("complete tunes/s")
 
 
 def test_bench_refuses_an_unknown_section():
