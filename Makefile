@@ -29,8 +29,8 @@ lint: $(STAMP)  ## ruff: lint and format check
 train: $(STAMP)  ## train a model with the default config on data/abc_tunes into runs/default
 	$(BIN)/musicgen train data/abc_tunes --run runs/default
 
-checkpoint: $(STAMP)  ## regenerate the committed checkpoints/default (15 CPU-minutes)
-	$(BIN)/musicgen train data/abc_tunes --run checkpoints/default --arch transformer --transpose 4 --force --max-minutes 15 --quiet
+checkpoint: $(STAMP)  ## regenerate the committed checkpoints/default (30 CPU-minutes)
+	$(BIN)/musicgen train data/abc_tunes --run checkpoints/default --arch transformer --transpose 4 --force --max-minutes 30 --quiet
 	rm -rf checkpoints/default/resume
 
 demo: $(STAMP)  ## set up, then sample 5 tunes (ABC + MIDI) from the bundled model into out/demo

@@ -72,7 +72,7 @@ def card(run_dir: Path, corpus: list[Path], split_name: str, result: dict) -> st
             else "."
         ),
         "- Machine: not recorded in the run directory (`make checkpoint` trains on CPU with "
-        "a 15-minute budget).",
+        "a 30-minute budget).",
         f"- Written by musicgen {raw.get('musicgen_version', 'unknown')}; TensorFlow and "
         "Keras versions of training were not recorded.",
         "",
