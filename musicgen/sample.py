@@ -17,7 +17,9 @@ also enforces the tune's form: its parts, bars per part and a cadence on the ton
 ``auto`` draws each tune's form from the run dir's ``form.json`` (the training corpus's
 forms per meter, `musicgen.formstats`) with a generator seeded by (seed, tune number);
 with any form, each tune's key is drawn from the corpus's keys for its meter too (unless
-the primer writes a ``K:`` line or the plan's ``draw_keys`` is off).
+the primer writes a ``K:`` line or the plan's ``draw_keys`` is off).  A tune whose new part
+came out as a copy of an earlier one (``AAAA`` under ``AABB``) is drawn again, from
+``(seed, tune number, try)``, up to `MAX_TRIES` draws in all.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from musicgen.vocab import BOS, EOS, describe
 # Past this fraction of --max-chars, the end marker gets a bonus (in logits: e^4 ~ 55x more
 # likely), so a rambling tune ends at its next complete bar instead of being cut off.
 WRAP_UP, WRAP_UP_BIAS = 0.75, 4.0
+# A tune whose new part copied an earlier one is drawn again, at most this many times in all.
+MAX_TRIES = 4
 FORM_STREAM = 13  # a tune's form is drawn from its own stream, (seed, index, 13)
 TUNE_TYPES = {"6/8": "Jig", "9/8": "Slip Jig", "12/8": "Slide", "2/4": "Polka", "3/4": "Waltz"}
 
@@ -180,6 +184,11 @@ class Sampler:
                 char_id = int(chosen[b])
                 tokens[b] = char_id
                 done = slot.append(char_id, self.vocab.chars[char_id], config.max_chars)
+                if done and slot.tries < MAX_TRIES and _copied_a_part(slot):
+                    slots[b] = self._new_slot(slot.index, config, primer_ids, slot.tries)
+                    states = self._stepper.reset(states, b)
+                    tokens[b] = self.context[0]
+                    continue
                 if done:
                     finished += 1
                     slots[b] = None
@@ -192,7 +201,11 @@ class Sampler:
                     slots = [slots[b] for b in keep]
                     tokens, states = tokens[keep], self._stepper.take(states, keep)
 
-    def _new_slot(self, index: int, config: SampleConfig, primer_ids: list[int]) -> _Slot:
+    def _new_slot(
+        self, index: int, config: SampleConfig, primer_ids: list[int], tries: int = 0
+    ) -> _Slot:
+        """Tune `index`'s slot; a retry (`tries` > 0) draws from ``(seed, index, tries)``
+        (the form stream is the same, so the same meter draws the same form and key)."""
         grammar = None
         if config.constrain and config.form is not None:
             from musicgen.grammar import STRICT
@@ -202,8 +215,10 @@ class Sampler:
             grammar = self.grammar_factory(self.vocab.chars, policy=policy, rng=form_rng)
         elif config.constrain:
             grammar = self.grammar_factory(self.vocab.chars)
-        rng = np.random.default_rng([config.seed, index])
-        return _Slot(index, rng, [*self.context[1:], *primer_ids], grammar)
+        rng = np.random.default_rng([config.seed, index, tries] if tries else [config.seed, index])
+        slot = _Slot(index, rng, [*self.context[1:], *primer_ids], grammar)
+        slot.tries = tries + 1
+        return slot
 
     def _check_primer(self, primer: str) -> list[int]:
         unknown = self.vocab.unknown(primer)
@@ -243,6 +258,26 @@ class Sampler:
         return np.where(forced >= 0, forced, picks)
 
 
+def _copied_a_part(slot: _Slot) -> bool:
+    """Did a part the plan asked to be new come out as a copy of an earlier one?
+
+    The grammar enforces each part's length and close, not that the B part is other music
+    than the A part; a model that writes its A part twice under AABB wrote ``AAAA``
+    (`musicgen.form`'s letters: parts alike by their bars).  Such a tune is drawn again,
+    up to `MAX_TRIES` times in all.
+    """
+    if not slot.complete or slot.grammar is None:
+        return False
+    target = slot.grammar.state.music.form.target
+    if target is None or len(set(target.letters)) < 2:
+        return False
+    from musicgen.abc import parse_abc
+    from musicgen.form import form_of
+
+    tunes, _ = parse_abc(f"X:1\nT:t\n{slot.text()}")
+    return bool(tunes) and len(set(form_of(tunes[0]).letters)) < len(set(target.letters))
+
+
 class _Slot:
     """One tune in progress: its characters, random generator, grammar and forced primer."""
 
@@ -250,6 +285,7 @@ class _Slot:
         self.index, self.rng, self.pending, self.grammar = index, rng, pending, grammar
         self.chars: list[str] = []
         self.complete = False
+        self.tries = 1  # this is the tune's first draw, or its second...
 
     def append(self, char_id: int, char: str, max_chars: int) -> bool:
         """Add one character; return True when the tune is finished (ended or cut)."""

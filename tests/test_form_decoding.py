@@ -123,14 +123,14 @@ def test_auto_draws_per_meter_and_is_deterministic_per_seed():
     choices = (("6/8", (("AABB", 8, 3), ("AABBCC", 8, 1))), ("3/4", (("AB", 16, 1),)))
     plan = FormPlan(choices=choices)
     assert plan.resolve("3/4", "D", np.random.default_rng(0)) == Target(
-        (False, False), 16, True, "D"
+        (False, False), 16, True, "D", "AB"
     )
     drawn = [plan.resolve("6/8", "G", np.random.default_rng([5, i])).repeats for i in range(40)]
     again = [plan.resolve("6/8", "G", np.random.default_rng([5, i])).repeats for i in range(40)]
     assert drawn == again and set(drawn) == {(True, True), (True, True, True)}
     assert plan.resolve("2/4", "G", None).repeats == (True, True)  # an unseen meter: all meters
     assert FormPlan().resolve("6/8", "Em", np.random.default_rng(0)) == Target(
-        (True, True), 8, True, "E"
+        (True, True), 8, True, "E", "AABB"
     )
     assert FormPlan(choices=choices, bars=4).resolve("3/4", "D").bars == 4
 
@@ -283,3 +283,48 @@ def test_cli_bars_per_part_defaults_to_8_takes_auto_and_refuses_nonsense(tmp_pat
         result = CliRunner().invoke(main, ["sample", "--bars-per-part", bad, "--out", "x"])
         assert result.exit_code == 2 and "--bars-per-part" in result.output, result.output
         assert "2..32" in result.output
+
+
+A_PART = "|:G3F ABdf|e2cA GEE2|G3F ABdf|e2cA GEE2:|\n"
+B_PART = "|:c2ec B2dB|c2ec B2dB|A2cA G2BG|A2cA GEE2:|\n"
+
+
+def _finished_slot(body: str, pattern: str):
+    """A sampler slot that wrote `body` in E dorian under `pattern` (4-bar parts), then ended."""
+    from musicgen.sample import _Slot
+
+    grammar = AbcGrammar(
+        CHARS,
+        policy=dataclasses.replace(STRICT, plan=FormPlan(pattern, 4)),
+        rng=np.random.default_rng(0),
+    )
+    slot = _Slot(0, np.random.default_rng(0), [], grammar)
+    for ch in ["M:C\nL:1/8\nK:Edor\n", body, EOS]:
+        for c in ch if ch != EOS else [EOS]:
+            slot.append(CHARS.index(c), c, 10_000)  # feeds the grammar too
+    assert slot.complete
+    return slot
+
+
+def test_a_b_part_that_copies_the_a_part_is_seen_as_a_copy():
+    from musicgen.sample import _copied_a_part
+
+    copied = _finished_slot(A_PART + A_PART, "AABB")
+    assert analysed(copied.text()).letters == "AAAA" and _copied_a_part(copied)
+    tune = _finished_slot(A_PART + B_PART, "AABB")
+    assert analysed(tune.text()).letters == "AABB" and not _copied_a_part(tune)
+    assert not _copied_a_part(_finished_slot(A_PART, "AA"))  # one part asked for
+
+
+def test_the_sampler_draws_a_copied_tune_again_a_bounded_number_of_times(tiny_run, monkeypatch):
+    import musicgen.sample as sample
+
+    sampler = Sampler(load_run(tiny_run))
+    config = SampleConfig(n=3, seed=4, max_chars=6000, form=FormPlan("AABB", 4))
+    first = {t.index: t.text for t in sampler.generate(config)}
+    draws = []
+    monkeypatch.setattr(sample, "_copied_a_part", lambda slot: draws.append(slot.index) or True)
+    redrawn = {t.index: t.text for t in sampler.generate(config)}
+    assert sorted(draws) == sorted([0, 1, 2] * (sample.MAX_TRIES - 1))  # then the last is kept
+    assert redrawn == {t.index: t.text for t in sampler.generate(config)}  # still seeded
+    assert redrawn.keys() == first.keys() and all(redrawn[i] != first[i] for i in first)

@@ -46,6 +46,9 @@ class Target:
     bars: int
     cadence: bool = True
     tonic: str = ""  # note letter, upper case; "" until the K: line is read
+    # The pattern asked for ("AABB", "ABAC"): the grammar does not read it, the sampler
+    # does (a new part that came out a copy of an earlier one is drawn again).
+    letters: str = ""
 
 
 def parse_pattern(pattern: str) -> tuple[bool, ...]:
@@ -94,7 +97,9 @@ class FormPlan:
         if pattern == AUTO:
             pattern, drawn = self._draw(meter, rng)
             bars = bars or drawn
-        return Target(parse_pattern(pattern), bars or DEFAULT_BARS, self.cadence, key[:1].upper())
+        return Target(
+            parse_pattern(pattern), bars or DEFAULT_BARS, self.cadence, key[:1].upper(), pattern
+        )
 
     def _draw(self, meter: str, rng) -> tuple[str, int]:
         drawn = _draw(self.choices, meter, rng)
