@@ -216,9 +216,7 @@ class Sampler:
         elif config.constrain:
             grammar = self.grammar_factory(self.vocab.chars)
         rng = np.random.default_rng([config.seed, index, tries] if tries else [config.seed, index])
-        slot = _Slot(index, rng, [*self.context[1:], *primer_ids], grammar)
-        slot.tries = tries + 1
-        return slot
+        return _Slot(index, rng, [*self.context[1:], *primer_ids], grammar, tries + 1)
 
     def _check_primer(self, primer: str) -> list[int]:
         unknown = self.vocab.unknown(primer)
@@ -281,11 +279,11 @@ def _copied_a_part(slot: _Slot) -> bool:
 class _Slot:
     """One tune in progress: its characters, random generator, grammar and forced primer."""
 
-    def __init__(self, index, rng, pending, grammar):
+    def __init__(self, index, rng, pending, grammar, tries: int = 1):
         self.index, self.rng, self.pending, self.grammar = index, rng, pending, grammar
+        self.tries = tries  # 1 on the tune's first draw, 2 on its second...
         self.chars: list[str] = []
         self.complete = False
-        self.tries = 1  # this is the tune's first draw, or its second...
 
     def append(self, char_id: int, char: str, max_chars: int) -> bool:
         """Add one character; return True when the tune is finished (ended or cut)."""
