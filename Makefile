@@ -49,7 +49,7 @@ studio: $(STAMP)  ## serve the studio page (generate, hear, edit, keep) on http:
 	$(BIN)/musicgen studio --run $(RUN)
 
 screenshot: $(STAMP)  ## redraw docs/studio.png (the README's picture) in headless chromium
-	STUDIO_SCREENSHOT=docs/studio.png $(BIN)/pytest -q tests/test_studio_browser.py -k screenshot
+	STUDIO_SCREENSHOT=docs/studio.png $(BIN)/pytest -q tests/studio/test_studio_browser.py -k screenshot
 
 clean:  ## remove generated output (keeps .venv and checkpoints)
 	rm -rf out runs .pytest_cache .ruff_cache

@@ -51,7 +51,7 @@ def tunes_file(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_tunes():
     """Every 30th tune of the bundled corpus (25, all meters): enough for a seconds-long run."""
-    from musicgen.corpus import read_corpus
+    from musicgen.abc.corpus import read_corpus
 
     return read_corpus([CORPUS]).tunes[::30]
 
@@ -59,8 +59,8 @@ def tiny_tunes():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_tunes) -> Path:
     """A run dir trained for two epochs with a very small model (a few seconds)."""
-    from musicgen.model import ModelConfig
-    from musicgen.train import TrainConfig, train
+    from musicgen.models.registry import ModelConfig
+    from musicgen.training.fit import TrainConfig, train
 
     run = tmp_path_factory.mktemp("runs") / "tiny"
     train(

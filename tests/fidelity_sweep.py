@@ -1,7 +1,7 @@
 """Full agreement sweep: musicgen's MIDI against plain abc2midi, per collection.
 
 Every tune of data/abc_tunes and of each of music21's bundled collections is compared, as
-tests/test_fidelity.py compares its sample (same rules: plain abc2midi, no exclusion by
+tests/render/test_fidelity.py compares its sample (same rules: plain abc2midi, no exclusion by
 rule; only tunes abc2midi itself writes no readable MIDI for are left out, and counted;
 a tune that differs is checked again against abc2midi run on it alone).  Run with
 ``taskset -c 1 nice -n 10 .venv/bin/python -m tests.fidelity_sweep`` (too slow for the
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.test_fidelity import COLLECTIONS, CORPUS, agreement, collection_files, texts_of
+from tests.render.test_fidelity import COLLECTIONS, CORPUS, agreement, collection_files, texts_of
 
 
 def main() -> None:

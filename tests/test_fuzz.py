@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicgen.abc import parse_abc
+from musicgen.abc.corpus import read_corpus
+from musicgen.abc.tunes import parse_abc
 from musicgen.cli import main
-from musicgen.corpus import read_corpus
 from tests.conftest import CORPUS, HORNPIPE_WITH_OLD_MARKERS, JIG, REEL
 
 CASES: Counter = Counter()  # target -> cases run, reported at the end of the module

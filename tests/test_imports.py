@@ -132,5 +132,79 @@ def test_the_real_graph_holds_function_level_imports():
     graph = import_graph(PACKAGE)
     # `musicgen bench` imports its library inside the command, and `from musicgen import
     # bench` names a module, not a package attribute.
-    assert {"musicgen.bench", "musicgen.bench_training"} <= graph["musicgen.cli.training"]
-    assert "musicgen.abc" in graph["musicgen.corpus"]
+    assert {"musicgen.evaluation.speed", "musicgen.evaluation.training_speed"} <= graph[
+        "musicgen.cli.training"
+    ]
+    assert "musicgen.abc.tunes" in graph["musicgen.abc.corpus"]
+
+
+# The layers, bottom up: what each package of musicgen may import from the others.  The
+# tree is the map (README's code map), and these edges keep it one: nothing imports a
+# package above itself, and the library never imports `cli` or `studio`.
+BASE = {"errors", "files", "musicgen"}  # `musicgen` itself: only ``__version__``
+LAYERS: dict[str, set[str]] = {
+    "abc": BASE,
+    "playback": BASE | {"abc"},
+    "form": BASE | {"abc", "playback"},
+    "grammar": BASE | {"abc", "form"},
+    "render": BASE | {"abc", "playback"},
+    "models": BASE,
+    "run": BASE | {"abc", "models"},
+    "training": BASE | {"abc", "form", "models", "run"},
+    "sampling": BASE | {"abc", "playback", "form", "grammar", "models", "run", "training"},
+    "evaluation": BASE
+    | {"abc", "playback", "form", "grammar", "render", "models", "run", "training", "sampling"},
+    "studio": BASE
+    | {"abc", "playback", "form", "grammar", "render", "models", "run", "training"}
+    | {"sampling", "evaluation"},
+}
+# Packages that must run without TensorFlow or Keras installed: the ABC side of musicgen.
+NO_TENSORFLOW = ("abc", "playback", "form", "grammar", "render")
+
+
+def _package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_each_package_imports_only_the_layers_below_it():
+    graph = import_graph(PACKAGE)
+    wrong = sorted(
+        f"{module} -> {imported}"
+        for module, edges in graph.items()
+        if _package_of(module) in LAYERS
+        for imported in edges
+        if _package_of(imported) != _package_of(module)
+        and _package_of(imported) not in LAYERS[_package_of(module)]
+    )
+    assert wrong == []
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found = set()
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_abc_side_never_imports_tensorflow_or_keras():
+    offenders = sorted(
+        str(path.relative_to(PACKAGE))
+        for package in NO_TENSORFLOW
+        for path in (PACKAGE / package).rglob("*.py")
+        if _third_party_imports(path) & {"tensorflow", "keras"}
+    )
+    assert offenders == []
+
+
+def test_every_package_is_in_the_layer_table():
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert packages - {"cli"} == set(LAYERS)
+
+
+def test_the_top_of_the_package_is_a_short_map():
+    entries = [p.name for p in PACKAGE.iterdir() if p.name != "__pycache__"]
+    assert len(entries) <= 16, sorted(entries)

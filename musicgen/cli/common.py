@@ -2,7 +2,7 @@
 
 Library errors (`MusicgenError`) become one-line messages with exit code 1; bad options
 exit 2 (click's usage errors).  TensorFlow and music21 are imported inside the commands
-that need them (`musicgen.tfenv.quiet_tensorflow` first), so ``musicgen --help`` answers
+that need them (`musicgen.models.tfenv.quiet_tensorflow` first), so ``musicgen --help`` answers
 at once.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import click
 
-from musicgen.corpus import BUNDLED_CORPUS
+from musicgen.abc.corpus import BUNDLED_CORPUS
 from musicgen.errors import MusicgenError
-from musicgen.model import ModelConfig
-from musicgen.sample import SampleConfig
-from musicgen.train import TrainConfig
+from musicgen.models.registry import ModelConfig
+from musicgen.sampling.sampler import SampleConfig
+from musicgen.training.fit import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CORPUS = BUNDLED_CORPUS

@@ -20,7 +20,7 @@ def data() -> None:
 @handle_errors
 def stats(corpus):
     """Tunes, characters, vocabulary, meters and keys of ABC files; skipped tunes and why."""
-    from musicgen.corpus import read_corpus
+    from musicgen.abc.corpus import read_corpus
 
     corpus_data = read_corpus(_corpus_paths(corpus))
     tunes = corpus_data.tunes
@@ -70,8 +70,14 @@ def check(abc_file, reference, no_abc2midi, as_json, verbose):
     """
     import json
 
-    from musicgen.corpus import read_corpus
-    from musicgen.quality import NoveltyIndex, check_tunes, compare_with, judge_name, summarize
+    from musicgen.abc.corpus import read_corpus
+    from musicgen.evaluation.check import (
+        NoveltyIndex,
+        check_tunes,
+        compare_with,
+        judge_name,
+        summarize,
+    )
 
     corpus = read_corpus([abc_file])
     _report_skipped(corpus)
@@ -112,7 +118,7 @@ def _echo_tune_check(r, verbose: bool) -> None:
 
 
 def _echo_check_summary(summary: dict) -> None:
-    from musicgen.form import RATES
+    from musicgen.form.analysis import RATES
 
     n = summary["tunes"]
 
@@ -138,7 +144,7 @@ def _echo_check_summary(summary: dict) -> None:
 
 def _echo_comparison(summary: dict, compared: dict, name: str) -> None:
     """The file's form rates beside the reference corpus's, then the histogram overlaps."""
-    from musicgen.form import RATES
+    from musicgen.form.analysis import RATES
 
     ours, theirs = summary["form"], compared["form"]
     n, m = summary["tunes"], compared["tunes"]

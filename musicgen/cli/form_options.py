@@ -18,7 +18,7 @@ class _BarsType(click.ParamType):
     name = "N|auto"
 
     def convert(self, value, param, ctx):
-        from musicgen.grammar.plan import AUTO, MAX_BARS, MIN_BARS
+        from musicgen.form.plan import AUTO, MAX_BARS, MIN_BARS
 
         if isinstance(value, int) or value == AUTO:
             return value
@@ -60,7 +60,7 @@ def form_plan(form: str, bars, no_cadence: bool, no_constrain: bool, any_key: bo
     """The `FormPlan` of ``--form``, ``--bars-per-part`` (None: 8) and ``--no-cadence``
     (None: any form; ``--no-constrain`` drops the default ``auto``, refuses a form asked
     for); `any_key` (``--key any``) lets the model choose each tune's key."""
-    from musicgen.grammar.plan import AUTO, DEFAULT_BARS, FormPlan
+    from musicgen.form.plan import AUTO, DEFAULT_BARS, FormPlan
 
     asked = form != AUTO or bars is not None or no_cadence
     if form == "none" or (no_constrain and not asked):

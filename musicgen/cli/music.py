@@ -13,15 +13,15 @@ from musicgen.cli.common import (
     run_option,
 )
 from musicgen.cli.form_options import form_options, form_plan
-from musicgen.sample import SampleConfig
-from musicgen.tfenv import quiet_tensorflow
+from musicgen.models.tfenv import quiet_tensorflow
+from musicgen.sampling.sampler import SampleConfig
 
 
 def _render_options(default_formats: str):
     """--format, --program and --tempo, shared by sample and render."""
 
     def check(ctx, param, value):
-        from musicgen.output import parse_formats
+        from musicgen.render.output import parse_formats
 
         try:
             return parse_formats(value)
@@ -166,7 +166,7 @@ def sample(
     meter), or is AABB for a run dir without one; parts are 8 bars (--bars-per-part).
     Each tune's key is drawn from the corpus's keys for its meter (--key).
     """
-    from musicgen.output import (
+    from musicgen.render.output import (
         RenderOptions,
         WriteReport,
         check_formats,
@@ -179,8 +179,8 @@ def sample(
     quiet_tensorflow()
     from tqdm import tqdm
 
-    from musicgen.rundir import load_run, write_text
-    from musicgen.sample import Sampler, build_primer
+    from musicgen.run.rundir import load_run, write_text
+    from musicgen.sampling.sampler import Sampler, build_primer
 
     config = SampleConfig(
         n=n,
@@ -248,8 +248,8 @@ def render(abc_file, out, formats, program, tempo_bpm, force):
     FluidSynth with a General MIDI soundfont if installed, else a built-in plucked-string
     synthesizer; SVG needs abcm2ps; MusicXML (for MuseScore) comes from music21.
     """
-    from musicgen.corpus import read_corpus
-    from musicgen.output import (
+    from musicgen.abc.corpus import read_corpus
+    from musicgen.render.output import (
         RenderOptions,
         WriteReport,
         check_formats,

@@ -35,7 +35,7 @@ def studio(run_dir, host, port, tunebook):
 
     import uvicorn
 
-    from musicgen.corpus import read_corpus
+    from musicgen.abc.corpus import read_corpus
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
     from musicgen.studio.tunebook import Tunebook

@@ -1,7 +1,7 @@
 """The options of ``musicgen train``, defined once: `train_options` puts them on a command.
 
 Most defaults depend on --arch, so those options default to None ("not given") and their
-``--help`` shows each architecture's value; `musicgen.presets.configs_for` fills them in.
+``--help`` shows each architecture's value; `musicgen.training.presets.configs_for` fills them in.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import click
 
 from musicgen.cli.common import _M, _T
-from musicgen.model import ARCHITECTURES
-from musicgen.presets import DEFAULT_ARCH, TRANSFORMER_ONLY, arch_default
+from musicgen.models.registry import ARCHITECTURES
+from musicgen.training.presets import DEFAULT_ARCH, TRANSFORMER_ONLY, arch_default
 
 
 def _by_arch(key: str) -> str:

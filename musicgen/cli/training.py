@@ -1,7 +1,7 @@
 """Commands that make and measure models: ``train``, ``lab-train``, ``evaluate``, ``bench``.
 
 ``train``'s many options live in `musicgen.cli.train_options`; the configs they make, in
-`musicgen.presets`.
+`musicgen.training.presets`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from musicgen.cli.common import (
     run_option,
 )
 from musicgen.cli.train_options import train_options
-from musicgen.tfenv import quiet_tensorflow
+from musicgen.models.tfenv import quiet_tensorflow
 
 
 @click.command()
@@ -32,9 +32,9 @@ def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options)
     out take --arch's defaults (shown as "lstm ..., transformer ...").
     """
     quiet_tensorflow()
-    from musicgen.corpus import read_corpus
-    from musicgen.presets import configs_for
-    from musicgen.train import train as train_run
+    from musicgen.abc.corpus import read_corpus
+    from musicgen.training.fit import train as train_run
+    from musicgen.training.presets import configs_for
 
     corpus_data = read_corpus(_corpus_paths(corpus))
     _report_skipped(corpus_data)
@@ -100,10 +100,10 @@ def lab_train(corpus, run_dir, iterations, max_minutes, force):
     scores both on the same unseen tunes.
     """
     quiet_tensorflow()
-    from musicgen.corpus import read_corpus
+    from musicgen.abc.corpus import read_corpus
     from musicgen.errors import OutputError
-    from musicgen.lab import LabConfig
-    from musicgen.lab import lab_train as run_lab
+    from musicgen.evaluation.lab import LabConfig
+    from musicgen.evaluation.lab import lab_train as run_lab
 
     if (Path(run_dir) / "model.keras").exists() and not force:
         raise OutputError(f"{run_dir}: already holds a model; use --force to replace it")
@@ -146,11 +146,11 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
     quiet_tensorflow()
     import json
 
-    from musicgen import split
-    from musicgen.corpus import read_corpus
+    from musicgen.abc.corpus import read_corpus
     from musicgen.errors import TrainError
-    from musicgen.evaluate import evaluate as evaluate_run
-    from musicgen.rundir import load_run
+    from musicgen.evaluation.bits import evaluate as evaluate_run
+    from musicgen.run import split
+    from musicgen.run.rundir import load_run
 
     if split_name == "test" and not held_out:
         raise click.UsageError("--split test needs --held-out")
@@ -223,13 +223,13 @@ def bench(run_dir, sections, seconds):
     and ABC -> MIDI.  Pin it to one CPU (taskset) on a shared machine.
     """
     quiet_tensorflow()
-    from musicgen import bench as benchmarks
+    from musicgen.evaluation import speed as benchmarks
 
     def rows(section: str):
         if section == "sampling":
             return benchmarks.bench_sampling(Path(run_dir), seconds)
         if section == "training":
-            from musicgen.bench_training import bench_training
+            from musicgen.evaluation.training_speed import bench_training
 
             return bench_training(seconds * 2.5)
         return benchmarks.bench_midi()

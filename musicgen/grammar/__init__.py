@@ -13,7 +13,7 @@ The package, in reading order:
   writes and abc2midi reads without a warning), `LENIENT` the checker's (``musicgen check``
   without abc2midi).  ``AbcGrammar(chars, lenient=True)`` picks `LENIENT`.
 - `words`: the words a tune may use (meters, units, keys, bar lines, length suffixes),
-  from `musicgen.theory`'s tables and the lexer's ``bar`` tokens, cut to one vocabulary.
+  from `musicgen.abc.theory`'s tables and the lexer's ``bar`` tokens, cut to one vocabulary.
 - `state`: the typed, frozen, hashable state: a `Lexeme` (which token is being read, how
   far) and `Music` (`Bar`, `Rhythm`, `Section`, `Form`).
 - `syntax` and `tokens`: the character-level automaton, ``step(rules, state, ch) -> State
@@ -24,31 +24,30 @@ The package, in reading order:
   and transitions, so after warm-up `feed` + `allowed_mask` are two dictionary look-ups.
 - `automaton`: `AbcGrammar`, `first_error`, `accepts`.
 
+It imports `musicgen.abc` (tokens, theory, vocabulary) and `musicgen.form` (the plan),
+never TensorFlow or anything above it.
+
 The form of issue 13 (parts, bars per part, a cadence on the tonic):
 
-- `plan`: `FormPlan` (``--form auto|AABB|ABAC...``, ``--bars-per-part``, ``--no-cadence``),
-  a ``Policy.plan`` field; `AbcGrammar` resolves it into a `Target` when the header's
-  ``K:`` line ends (``auto`` draws per meter from the run dir's ``form.json`` with the
-  tune's own generator) and puts it in the state's `Form`.
-- `formrules`: what the `checker` asks under a plan: bars counted as `musicgen.form`
+- `musicgen.form.plan`'s `FormPlan` (``--form auto|AABB|ABAC...``, ``--bars-per-part``,
+  ``--no-cadence``) is a ``Policy.plan`` field; `AbcGrammar` resolves it into a `Target`
+  when the header's ``K:`` line ends (``auto`` draws per meter from the run dir's
+  ``form.json`` with the tune's own generator) and puts it in the state's `Form`.
+- `formrules`: what the `checker` asks under a plan: bars counted as `musicgen.form.analysis`
   counts them, a part closes exactly at its last bar (``:|`` if repeated, ``||`` if
   not; no endings), the end comes only after the last part, and the last note is the
   tonic.  Random walks of the planned grammar never meet an empty mask
-  (``tests/test_form_decoding.py``).  ``Policy(count_form=True)`` alone only counts.
+  (``tests/grammar/test_form_decoding.py``).  ``Policy(count_form=True)`` alone only counts.
 """
 
 from musicgen.grammar.automaton import AbcGrammar, accepts, first_error
-from musicgen.grammar.plan import FormPlan
 from musicgen.grammar.policy import LENIENT, STRICT, Policy
 from musicgen.grammar.tables import GrammarTables
-from musicgen.vocab import EOS
 
 __all__ = [
-    "EOS",
     "LENIENT",
     "STRICT",
     "AbcGrammar",
-    "FormPlan",
     "GrammarTables",
     "Policy",
     "accepts",

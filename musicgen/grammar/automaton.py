@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from musicgen.abc.vocab import EOS
 from musicgen.errors import GrammarError
 from musicgen.grammar.policy import LENIENT, STRICT, Policy
 from musicgen.grammar.state import Ended, Header, State
 from musicgen.grammar.tables import GrammarTables
-from musicgen.vocab import EOS
 
 _ASCII = frozenset(string.printable) - set("\t\r\x0b\x0c") | {EOS}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from musicgen.abc.theory import key_tonic
 from musicgen.grammar import formrules
 from musicgen.grammar.policy import Policy
 from musicgen.grammar.state import (
@@ -29,7 +30,6 @@ from musicgen.grammar.state import (
     Section,
 )
 from musicgen.grammar.words import TICKS, BarKind
-from musicgen.theory import key_tonic
 
 
 def bar_problem(music: Music, kinds=(), policy: Policy | None = None) -> str:

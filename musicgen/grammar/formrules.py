@@ -1,7 +1,7 @@
 """The rules of a planned form (issue 13), read by `musicgen.grammar.checker`.
 
-With a `Target` in ``Music.form`` (see `musicgen.grammar.plan`), bars are counted as
-`musicgen.form` counts them (a part's opening pickup, or the bar that completes the last
+With a `Target` in ``Music.form`` (see `musicgen.form.plan`), bars are counted as
+`musicgen.form.analysis` counts them (a part's opening pickup, or the bar that completes the last
 part's short closing bar, is not a bar of its own; the part's short closing bar is), and:
 
 - a part closes exactly at its last bar: a plain bar line there is refused, a section end

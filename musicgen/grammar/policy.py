@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from musicgen.grammar.plan import FormPlan
+from musicgen.form.plan import FormPlan
 
 __all__ = ["LENIENT", "STRICT", "Policy"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from musicgen.grammar.plan import Target
+from musicgen.form.plan import Target
 
 # What came just before, when the reader is between tokens (`Between.after`).
 LINE_START = "line start"

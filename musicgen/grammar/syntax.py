@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from musicgen.abc.vocab import EOS
 from musicgen.grammar import checker, formrules, tokens
 from musicgen.grammar.formrules import GAP
 from musicgen.grammar.state import (
@@ -44,7 +45,6 @@ from musicgen.grammar.state import (
 )
 from musicgen.grammar.tokens import Refusal, Rules, note_start
 from musicgen.grammar.words import ACCIDENTALS, ENDINGS, NOTES, RESTS, TUPLETS
-from musicgen.vocab import EOS
 
 __all__ = ["Refusal", "Rules", "step"]
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from musicgen.abc.vocab import EOS
 from musicgen.errors import GrammarError
 from musicgen.grammar.checker import bar_view, note_values
 from musicgen.grammar.formrules import view as form_view
@@ -21,7 +22,6 @@ from musicgen.grammar.state import START, BarLine, Between, Length, State
 from musicgen.grammar.syntax import Refusal, Rules, step
 from musicgen.grammar.tokens import end_bar, end_length, extend_bar
 from musicgen.grammar.words import NOTES, Words, prefixes
-from musicgen.vocab import EOS
 
 MAX_STATES = 100_000  # memo size at which it starts afresh (~100 MB at worst)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from musicgen.lexer import lex_body
-from musicgen.theory import FIFTHS, MODE_NAMES, meter_fraction, note_length, tuplet_q
+from musicgen.abc.lexer import lex_body
+from musicgen.abc.theory import FIFTHS, MODE_NAMES, meter_fraction, note_length, tuplet_q
 
 TICKS = 8  # ticks per unit length L: the shortest note written is L/8 (``A/8``)
 # Meters a folk tune uses; M:1/8 or M:13/16 would be legal ABC but, sampled, mean nonsense.

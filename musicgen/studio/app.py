@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from musicgen.errors import MusicgenError
-from musicgen.sample import build_primer
+from musicgen.sampling.sampler import build_primer
 from musicgen.studio import params
 from musicgen.studio.engine import Engine, render
 from musicgen.studio.params import BadRequest

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from musicgen.errors import MidiError, SampleError
-from musicgen.sample import SampleConfig
+from musicgen.sampling.sampler import SampleConfig
 
 FIELD_LINE = ("X:", "T:")  # dropped from an edited tune before it becomes a primer
 
@@ -22,12 +22,12 @@ class Engine:
     """A loaded model plus the reference corpus used for novelty checks."""
 
     def __init__(self, run_dir: str | Path, reference: list | None = None):
-        from musicgen.tfenv import quiet_tensorflow
+        from musicgen.models.tfenv import quiet_tensorflow
 
         quiet_tensorflow()
-        from musicgen.quality import NoveltyIndex
-        from musicgen.rundir import load_run
-        from musicgen.sample import Sampler
+        from musicgen.evaluation.check import NoveltyIndex
+        from musicgen.run.rundir import load_run
+        from musicgen.sampling.sampler import Sampler
 
         self.run_dir = str(run_dir)
         self.sampler = Sampler(load_run(run_dir))
@@ -65,8 +65,8 @@ class Engine:
 
     def check(self, abc: str) -> dict:
         """musicgen's check of one tune: valid, bars (count, all full), novelty, problems."""
-        from musicgen.abc import parse_abc
-        from musicgen.quality import bars_of, check_tunes
+        from musicgen.abc.tunes import parse_abc
+        from musicgen.evaluation.check import bars_of, check_tunes
 
         tunes, skipped = parse_abc(abc)
         if not tunes:
@@ -85,7 +85,7 @@ class Engine:
 
     def encodable(self, text: str, what: str) -> None:
         """Raise `SampleError` naming the characters of `text` the model never saw."""
-        from musicgen.vocab import describe
+        from musicgen.abc.vocab import describe
 
         unknown = self.sampler.vocab.unknown(text)
         if unknown:
@@ -107,7 +107,7 @@ def render(abc: str, fmt: str, program: int = 40) -> tuple[bytes, float]:
     """One tune as MIDI (``"mid"``) or WAV (``"wav"``) bytes, and its tempo in bpm."""
     import mido
 
-    from musicgen.midi import tune_to_midi
+    from musicgen.render.midi import tune_to_midi
 
     midi = tune_to_midi(abc, program=program)
     tempo = next(
@@ -118,7 +118,7 @@ def render(abc: str, fmt: str, program: int = 40) -> tuple[bytes, float]:
         if fmt == "mid":
             midi.save(str(path))
         elif fmt == "wav":
-            from musicgen.audio import midi_to_wav
+            from musicgen.render.audio import midi_to_wav
 
             midi_to_wav(midi, path)
         else:

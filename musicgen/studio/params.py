@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 
-from musicgen.grammar.plan import DEFAULT_BARS, FormPlan
-from musicgen.sample import SampleConfig
+from musicgen.form.plan import DEFAULT_BARS, FormPlan
+from musicgen.sampling.sampler import SampleConfig
 
 MAX_BODY = 64 * 1024  # bytes; a long tune is ~2 KB, a big tunebook entry well under this
 MAX_TUNES = 64  # per request: one batch of the sampler

@@ -26,8 +26,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from musicgen.abc import parse_abc
-from musicgen.corpus import read_corpus
+from musicgen.abc.corpus import read_corpus
+from musicgen.abc.tunes import parse_abc
 from musicgen.errors import MusicgenError
 from tests.conftest import CORPUS, HORNPIPE_WITH_OLD_MARKERS, JIG, REEL
 
@@ -173,7 +173,7 @@ def test_loader():
 
 
 def test_check():
-    from musicgen.quality import check_tunes
+    from musicgen.evaluation.check import check_tunes
 
     def one(rng):
         tunes = case_pair(rng)
@@ -185,7 +185,7 @@ def test_check():
 
 
 def test_render():
-    from musicgen.midi import tune_to_midi
+    from musicgen.render.midi import tune_to_midi
 
     def one(rng):
         tunes = case_pair(rng)
@@ -203,13 +203,13 @@ def test_render():
 
 @pytest.fixture(scope="module")
 def run(tiny_run):
-    from musicgen.rundir import load_run
+    from musicgen.run.rundir import load_run
 
     return load_run(tiny_run)
 
 
 def test_evaluate(run):
-    from musicgen.evaluate import evaluate
+    from musicgen.evaluation.bits import evaluate
 
     good = [
         t for t in parse_abc("\n".join(_SHORT), "good.abc")[0] if not run.vocab.unknown(t.text())
@@ -232,7 +232,7 @@ def test_evaluate(run):
 
 
 def test_sample_primer(run):
-    from musicgen.sample import SampleConfig, Sampler
+    from musicgen.sampling.sampler import SampleConfig, Sampler
 
     sampler = Sampler(run)
     chars = [c for c in run.vocab.chars if len(c) == 1] + ["€", "\x00"]
@@ -252,9 +252,9 @@ def test_sample_primer(run):
 def test_damaged_run_dirs(tiny_run, tmp_path):
     """Each case damages one file of a run dir and calls what reads it: `load_run`
     (sample, evaluate, studio), the resume point, history and split readers (train)."""
-    from musicgen import resume, split
-    from musicgen.history import read_history
-    from musicgen.rundir import load_run
+    from musicgen.run import resume, split
+    from musicgen.run.history import read_history
+    from musicgen.run.rundir import load_run
 
     readers = {
         "config.json": load_run,

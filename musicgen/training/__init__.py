@@ -1,0 +1,11 @@
+"""Training: datasets, the fit loop, callbacks, optimizers and distribution.
+
+- `presets`: an architecture's defaults, then what was asked -> the configs;
+- `dataset`: tunes -> id streams -> ``tf.data`` windows;
+- `fit`: `train`, a resumable training run into a run dir;
+- `callbacks`: progress, checkpoints, time budget, schedule, exact resume;
+- `optim`: optimizers and the warm-up; `distribute`: where training runs.
+
+May import `musicgen.abc`, `musicgen.form`, `musicgen.models`, `musicgen.run`, `files`
+and `errors`.
+"""

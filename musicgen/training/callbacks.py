@@ -1,0 +1,183 @@
+"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget,
+the learning-rate schedule and dropout masks that a resumed run replays exactly."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from musicgen.models.registry import build_model
+from musicgen.run import rundir
+from musicgen.run.config import EpochRecord
+from musicgen.run.history import write_history
+from musicgen.run.plot import write_loss_plot
+from musicgen.run.resume import save_resume_point
+
+LN2 = math.log(2.0)  # losses are in nats; users read bits per character
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Per epoch: history.csv row, best model.keras, then the resume point (in that order,
+    so a kill between steps at worst repeats an epoch, never skips one)."""
+
+    def __init__(self, run_dir, model_config, epochs, history, best, chars, report):
+        super().__init__()
+        self.run_dir, self.model_config, self.epochs = run_dir, model_config, epochs
+        self.history, self.best, self.chars, self.report = history, best, chars, report
+        self.last_epoch = 0
+        self._inference = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+        self.train_seconds = None
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+    def on_test_begin(self, logs=None):
+        self.train_seconds = time.perf_counter() - self.started
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        seconds = time.perf_counter() - self.started
+        loss = logs.get("loss", math.nan) / LN2
+        val = logs.get("val_loss", math.nan) / LN2
+        score = loss if math.isnan(val) else val  # no validation: keep the best training loss
+        improved = score < self.best
+        if improved:
+            self.best = score
+            self._save_inference_model()
+        # An epoch cut short by the time budget trained on only part of the characters.
+        steps = self.params.get("steps") or self.batches
+        chars = self.chars * min(1.0, self.batches / steps) if steps else self.chars
+        chars_per_s = chars / (self.train_seconds or seconds)
+        row = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "val_loss": val,
+            "seconds": round(seconds, 3),
+            "chars_per_s": chars_per_s,
+        }
+        self.history = [r for r in self.history if r["epoch"] <= epoch] + [row]
+        write_history(self.run_dir, self.history)
+        write_loss_plot(self.run_dir, self.history)
+        save_resume_point(self.model, self.run_dir, epoch + 1)
+        self.last_epoch = epoch + 1
+        if self.report:
+            self.report(
+                EpochRecord(epoch + 1, self.epochs, loss, val, seconds, chars_per_s, improved)
+            )
+
+    def _save_inference_model(self):
+        # model.keras holds weights only (no optimizer state): a third of the size.
+        if self._inference is None:
+            self._inference = build_model(self.model_config)
+        self._inference.set_weights(self.model.get_weights())
+        rundir.save_model(self._inference, self.run_dir / rundir.MODEL_FILE)
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm bar over the batches of each epoch, showing the running loss in bits/char."""
+
+    def __init__(self, enabled: bool):
+        super().__init__()
+        self.enabled = enabled
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.bar = tqdm(
+            total=self.params.get("steps"),
+            unit="batch",
+            leave=False,
+            desc=f"epoch {epoch + 1}/{self.params['epochs']}",
+            disable=not self.enabled,
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(1)
+        if logs and "loss" in logs:
+            self.bar.set_postfix_str(f"{float(logs['loss']) / LN2:.3f} bits/char")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.close()
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop once `seconds` have passed; the epoch in progress is still validated and
+    checkpointed, so the best model so far is kept."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.fired = False
+
+    def on_train_begin(self, logs=None):
+        self.deadline = time.monotonic() + self.seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.fired = True
+            self.model.stop_training = True
+
+
+class CosineSchedule(keras.callbacks.Callback):
+    """Cosine learning-rate decay from `base` to `final` over the run.
+
+    Progress is the larger of steps done / planned steps and time used / time budget, so a
+    run cut short by ``--max-minutes`` still ends on a low learning rate (and its best).
+    A resumed run passes the global step (`initial_step`) and the seconds its earlier
+    sessions used (`elapsed`), so the schedule goes on where it stopped.
+    """
+
+    def __init__(
+        self,
+        base: float,
+        final: float,
+        total_steps: int,
+        initial_step: int = 0,
+        seconds: float | None = None,
+        elapsed: float = 0.0,
+    ):
+        super().__init__()
+        self.base, self.final, self.total = base, final, max(1, total_steps)
+        self.step, self.seconds, self.elapsed = initial_step, seconds, elapsed
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic() - self.elapsed
+        self._apply()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self._apply()
+
+    def _apply(self):
+        progress = self.step / self.total
+        if self.seconds:
+            progress = max(progress, (time.monotonic() - self.started) / self.seconds)
+        progress = min(progress, 1.0)
+        lr = self.final + (self.base - self.final) * 0.5 * (1 + math.cos(math.pi * progress))
+        self.model.optimizer.learning_rate.assign(lr)
+
+
+class DropoutSeeds(keras.callbacks.Callback):
+    """Start each epoch's random streams (dropout masks) from (`seed`, epoch) alone.
+
+    Keras draws each dropout mask from a seed generator whose state counts the calls since
+    the model was built; a resumed run would start that count again.  Setting every state
+    at the start of each epoch makes the masks a function of (seed, epoch, step), so an
+    epoch replays the same masks whether or not the run was interrupted before it.
+    """
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        states = [v for v in self.model.variables if v.name == "seed_generator_state"]
+        draws = np.random.default_rng([self.seed, 4, epoch]).integers(1, 2**31, len(states))
+        for state, draw in zip(states, draws, strict=True):
+            state.assign(np.array([draw, 0]).astype(state.dtype))

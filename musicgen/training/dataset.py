@@ -1,0 +1,153 @@
+"""Tunes -> integer id streams -> ``tf.data`` windows for next-character training.
+
+The train/validation split is by tune, never by window, so no validation tune leaks into
+training through an overlapping window.  Windows are cut from one concatenated id stream
+(``BOS tune EOS BOS tune EOS ...``); the target is the input shifted by one character.
+They either tile the stream end to end, or start at each tune's ``BOS`` and every
+`seq_len` characters after it, so that every tune's headers are learned from the zero
+LSTM state the sampler starts from (`window_starts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from musicgen.abc.tunes import Tune
+from musicgen.abc.vocab import Vocab
+from musicgen.errors import TrainError
+
+
+def split_tunes(
+    tunes: Sequence[Tune], val_fraction: float, seed: int
+) -> tuple[list[Tune], list[Tune]]:
+    """Shuffle tunes with `seed` and set `val_fraction` of them aside for validation.
+
+    At least one tune goes to each side when `val_fraction` > 0 and there are two or more.
+    """
+    from musicgen.run.split import split_ids  # the one definition of the split (and test set)
+
+    ids = split_ids(len(tunes), val_fraction, 0.0, seed)
+    return [tunes[i] for i in ids["train"]], [tunes[i] for i in ids["validation"]]
+
+
+def encode_stream(tunes: Sequence[Tune], vocab: Vocab) -> np.ndarray:
+    """All tunes as one int32 stream of ids: ``BOS text EOS`` per tune."""
+    return encode_texts([t.text() for t in tunes], vocab)
+
+
+def encode_texts(texts: Sequence[str], vocab: Vocab) -> np.ndarray:
+    """Tune texts (as `Tune.text` gives them) as one int32 stream: ``BOS text EOS`` each."""
+    if not texts:
+        return np.zeros(0, dtype=np.int32)
+    return np.concatenate([vocab.encode_tune(text) for text in texts])
+
+
+def tune_context(vocab: Vocab, train_config) -> list[int]:
+    """The ids a tune is sampled and scored after, from the zero LSTM state.
+
+    It is what training put there (the run's `musicgen.run.config.TrainConfig`): with
+    ``windows="tunes"`` a window opens at each tune's ``BOS``; with ``"stream"`` (and in
+    runs from before the option, or the lab's) a tune only ever follows an ``EOS``.
+    """
+    if train_config.windows == "tunes":
+        return [vocab.bos]
+    return [vocab.eos, vocab.bos]
+
+
+def window_count(stream_len: int, seq_len: int) -> int:
+    """How many non-overlapping (input, target) windows of `seq_len` fit in a stream."""
+    return max(0, (stream_len - 1) // seq_len)
+
+
+def tune_starts(texts: Sequence[str]) -> np.ndarray:
+    """Offset of each tune's ``BOS`` in the stream `encode_texts` makes of `texts`."""
+    lengths = [len(text) + 2 for text in texts]  # BOS text EOS
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+
+
+def window_starts(stream_len: int, seq_len: int, starts: np.ndarray | None = None) -> np.ndarray:
+    """First index of each (input, target) window of `seq_len` in a stream.
+
+    Without `starts`, windows tile the stream end to end.  With `starts` (tune offsets),
+    each tune gets windows at its ``BOS`` and every `seq_len` after, up to its end; the
+    last may run on into the next tune, whose own first window then overlaps it.
+    """
+    if starts is None:
+        return np.arange(window_count(stream_len, seq_len), dtype=np.int64) * seq_len
+    ends = np.append(starts[1:], stream_len)
+    out = [np.arange(a, max(a + 1, b - 1), seq_len) for a, b in zip(starts, ends, strict=True)]
+    first = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    return first[first + seq_len + 1 <= stream_len]
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order of `n` windows in `epoch` (0-based): a function of (seed, epoch) alone."""
+    return np.random.default_rng([seed, 3, epoch]).permutation(n)
+
+
+def steps_per_epoch(
+    stream_len: int,
+    seq_len: int,
+    batch_size: int,
+    starts: np.ndarray | None = None,
+    drop_remainder: bool = False,
+) -> int:
+    """Batches in one epoch of `make_dataset` over a stream of `stream_len` ids."""
+    n = len(window_starts(stream_len, seq_len, starts))
+    return n // batch_size if drop_remainder else -(-n // batch_size)
+
+
+def make_dataset(
+    ids: np.ndarray,
+    seq_len: int,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int = 0,
+    epochs: tuple[int, int] = (0, 1),
+    drop_remainder: bool = False,
+    starts: np.ndarray | None = None,
+    steps: int | None = None,
+):
+    """A ``tf.data.Dataset`` of (input, target) int32 batches of shape (B, seq_len).
+
+    Windows are slices of `ids` placed by `window_starts` (tiling the stream, or from
+    each of the tune offsets `starts`).  With `shuffle`, the dataset holds the batches of
+    the epochs ``range(*epochs)`` one after another, each epoch in the order
+    `epoch_order` draws from (`seed`, epoch): a run resumed at epoch k sees the batches an
+    uninterrupted run sees from epoch k on.  `steps` keeps the first `steps` batches of
+    each epoch (so several workers all get whole batches).
+    """
+    import tensorflow as tf
+
+    first = window_starts(len(ids), seq_len, starts)
+    n = len(first)
+    if n == 0:
+        raise TrainError(
+            f"not enough text for one window of {seq_len} characters "
+            f"({len(ids)} ids); use a smaller --seq-len or more tunes"
+        )
+    # (n, seq_len + 1): each row holds an input window and its target, shifted by one.
+    rows = ids[first[:, None] + np.arange(seq_len + 1)[None, :]]
+    if not shuffle:
+        ds = tf.data.Dataset.from_tensor_slices(rows).batch(batch_size, drop_remainder)
+    else:
+        orders = np.array([epoch_order(n, seed, e) for e in range(*epochs)]).reshape(-1, n)
+        table = tf.constant(rows)
+        keep = -1 if steps is None else steps  # take(-1): all of them
+
+        def epoch(order):  # one epoch's batches of window numbers, (B,) each
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)
+
+        ds = tf.data.Dataset.from_tensor_slices(orders)  # (epochs, n)
+        ds = ds.flat_map(lambda order: epoch(order).take(keep))
+        ds = ds.map(lambda index: tf.gather(table, index))  # (B, seq_len + 1)
+    ds = ds.map(split_input_target, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def split_input_target(rows):
+    """(B, T+1) -> ((B, T) input, (B, T) target shifted by one)."""
+    return rows[:, :-1], rows[:, 1:]

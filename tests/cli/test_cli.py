@@ -1,0 +1,189 @@
+"""The command line as a user sees it: exit codes, one-line errors, no tracebacks."""
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from musicgen.cli import main
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def test_help_lists_commands():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("train", "data"):
+        assert command in result.output
+
+
+def test_data_stats_reports_tunes_meters_keys(tunes_file):
+    result = run("data", "stats", tunes_file)
+    assert result.exit_code == 0, result.output
+    assert "tunes       3" in result.output
+    assert "6/8 1" in result.output and "G Major 1" in result.output
+    assert "skipped     0" in result.output
+
+
+def test_data_stats_lists_skipped_tunes_with_reasons(tmp_path, tunes_file):
+    tunes_file.write_text(tunes_file.read_text() + "\nX:9\nT:Broken\nM:C\nABC|\n")
+    result = run("data", "stats", tunes_file)
+    assert result.exit_code == 0
+    assert "skipped     1" in result.output
+    assert f"{tunes_file}:24: no K: field before the music at line 27" in result.output
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file or directory"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff", "not UTF-8 text (byte 0x89 at offset 0)"),
+        (b"", "file is empty"),
+        (b"hello world\n", "no tunes found"),
+    ],
+    ids=["missing", "binary", "empty", "no-tunes"],
+)
+@pytest.mark.parametrize("command", [("train", "--run", "RUN"), ("data", "stats")])
+def test_bad_corpus_is_one_line_error_exit_1(tmp_path, content, message, command):
+    path = tmp_path / "in.abc"
+    if content is not None:
+        path.write_bytes(content)
+    args = [a if a != "RUN" else tmp_path / "run" for a in command]
+    result = run(*args, path)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: {message}")
+    assert result.output.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_option_is_usage_error_exit_2(tunes_file, tmp_path):
+    result = run("train", tunes_file, "--run", tmp_path / "r", "--epochs", "0")
+    assert result.exit_code == 2
+    assert "Invalid value for '--epochs'" in result.output
+
+
+@pytest.mark.slow
+def test_train_from_the_shell_then_resume(tmp_path):
+    """A real process: prints per-epoch losses; a second run continues the history."""
+    from tests.conftest import CORPUS
+
+    args = [
+        sys.executable,
+        "-m",
+        "musicgen",
+        "train",
+        str(CORPUS),
+        "--run",
+        str(tmp_path / "r"),
+        "--units",
+        "16",
+        "--layers",
+        "1",
+        "--embedding-dim",
+        "8",
+        "--seq-len",
+        "100",
+        "--batch-size",
+        "64",
+        "--quiet",
+    ]
+    first = subprocess.run([*args, "--epochs", "1"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "epoch 1/1  loss" in first.stdout and "val_loss" in first.stdout
+    assert "Traceback" not in first.stderr
+    second = subprocess.run([*args, "--epochs", "2"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert "epoch 2/2" in second.stdout and "epoch 1/2" not in second.stdout
+    history = (tmp_path / "r" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history] == ["epoch", "1", "2"]
+
+
+def test_help_is_fast_and_imports_no_tensorflow():
+    code = "import sys, musicgen.cli; print('tensorflow' in sys.modules, 'music21' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_sample_from_the_bundled_model_writes_abc_and_midi(tmp_path):
+    """The default run (checkpoints/default): complete tunes, numbered files, real MIDI."""
+    from musicgen.abc.corpus import read_corpus
+    from musicgen.render.midi import read_notes
+
+    out = tmp_path / "out"
+    result = run("sample", "-n", 3, "--seed", 1, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("written 3 of 3 tunes to " + str(out))
+    abc_files = sorted(out.glob("0*.abc"))
+    assert [p.name[:4] for p in abc_files] == ["001-", "002-", "003-"]
+    for path in abc_files:
+        (tune,) = read_corpus([path]).tunes
+        assert tune.get("X") == str(int(path.name[:3])) and tune.get("T")
+        notes = read_notes(path.with_suffix(".mid"))
+        assert len(notes) >= 4 and all(20 < pitch < 110 for pitch, _, _ in notes)
+    assert len(read_corpus([out / "all.abc"]).tunes) == 3
+
+
+def test_sample_never_overwrites_without_force(tiny_run, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "001-my-tune.abc").write_text("precious")
+    args = (
+        "sample",
+        "--run",
+        tiny_run,
+        "-n",
+        2,
+        "--out",
+        out,
+        "--format",
+        "abc",
+        "--max-chars",
+        300,
+        "--quiet",
+    )
+    refused = run(*args)
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: {out} already holds tunes (001-my-tune.abc); use --force to replace them\n"
+    )
+    assert (out / "001-my-tune.abc").read_text() == "precious"
+    forced = run(*args, "--force")
+    assert "already holds" not in forced.output
+    assert not (out / "001-my-tune.abc").exists()
+
+
+def test_sample_bad_primer_and_bad_format(tiny_run, tmp_path):
+    result = run("sample", "--run", tiny_run, "--primer", "M:6/8\n€", "--out", tmp_path / "o")
+    assert result.exit_code == 1
+    assert result.output == "Error: primer has characters the model never saw: '€'\n"
+    result = run("sample", "--run", tiny_run, "--format", "abc,mp3", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "unknown format mp3" in result.output
+
+
+def test_sample_from_a_missing_run_dir(tmp_path):
+    result = run("sample", "--run", tmp_path / "nope", "--out", tmp_path / "o")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'nope'}: no such run directory\n"
+
+
+def test_evaluate_json(tiny_run, tmp_path):
+    import json
+    import shutil
+
+    from tests.conftest import CORPUS
+
+    # tiny_run trained on every 30th tune, so its split.json refuses the whole corpus;
+    # without that record (a run dir from before it) the split is recomputed from config.
+    old = tmp_path / "old"
+    shutil.copytree(tiny_run, old)
+    (old / "split.json").unlink()
+    result = run("evaluate", "--run", old, CORPUS, "--held-out", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # skipped blocks are reported on stderr
+    # 10% of 728 tunes, the run's own split; the tiny run lacks some characters of it.
+    assert data["tunes"] + data["skipped"] == 73 and data["tunes"] > 30
+    assert data["chars"] > 10_000 and 0 < data["bits_per_char"] < 8
