@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 RUN ?= checkpoints/default
 N ?= 5
 
-.PHONY: help install test lint train checkpoint demo sample bench clean studio screenshot fuzz
+.PHONY: help install test lint train checkpoint demo sample bench clean studio screenshot fuzz codemap
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ studio: $(STAMP)  ## serve the studio page (generate, hear, edit, keep) on http:
 
 screenshot: $(STAMP)  ## redraw docs/studio.png (the README's picture) in headless chromium
 	STUDIO_SCREENSHOT=docs/studio.png $(BIN)/pytest -q tests/studio/test_studio_browser.py -k screenshot
+
+codemap: $(STAMP)  ## rewrite the README's code map from the packages' docstrings
+	README_WRITE=1 $(BIN)/pytest -q tests/test_readme.py
 
 clean:  ## remove generated output (keeps .venv and checkpoints)
 	rm -rf out runs .pytest_cache .ruff_cache

@@ -8,7 +8,7 @@ import pytest
 from musicgen.abc.corpus import binary_reason, read_corpus, read_text
 from musicgen.abc.tunes import Tune
 from musicgen.errors import CorpusError
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, JIG, REEL
 
 
 def test_bundled_corpus_loads():
@@ -68,3 +68,33 @@ def test_read_text_keeps_bytes_that_are_not_utf8_for_the_parser_to_skip(tmp_path
     assert binary_reason(text) == "not UTF-8 text (byte 0xe9 at offset 9)"
     assert binary_reason("X:1\nK:G\nAB\x00") == "not a text file (NUL byte at offset 10)"
     assert binary_reason("X:1\nK:G\nABc|\n") is None
+
+
+def test_a_music21_collection_is_read_by_name_from_the_installed_package():
+    corpus = read_corpus(["music21:miscFolk"])
+    assert len(corpus.tunes) > 100
+    assert all("music21" in Path(f).parts and "miscFolk" in Path(f).parts for f in corpus.files)
+
+
+def test_an_unknown_music21_collection_names_the_ones_there_are():
+    with pytest.raises(CorpusError) as err:
+        read_corpus(["music21:noSuchThing"])
+    message = str(err.value)
+    assert message.startswith("music21:noSuchThing: no such music21 collection")
+    assert "ryansMammoth" in message and "\n" not in message
+
+
+def test_the_same_tune_in_two_sources_is_kept_once_and_reported(tmp_path):
+    first, second = tmp_path / "a.abc", tmp_path / "b.abc"
+    first.write_text(JIG, encoding="utf-8")
+    second.write_text(JIG.replace("T:Tiny Jig", "T:Same Jig, Other Title") + "\n" + REEL)
+    corpus = read_corpus([first, second])
+    assert [t.title for t in corpus.tunes] == ["Tiny Jig", "Tiny Reel"]
+    assert len(corpus.skipped) == 1
+    assert str(corpus.skipped[0]) == f"{second}:1: the same tune as {first}:1"
+
+
+def test_repeats_inside_one_source_are_kept(tmp_path):
+    path = tmp_path / "twice.abc"
+    path.write_text(JIG + "\n" + JIG.replace("X:1", "X:2"), encoding="utf-8")
+    assert len(read_corpus([path]).tunes) == 2
