@@ -60,7 +60,8 @@ def tiny_tunes():
 def tiny_run(tmp_path_factory, tiny_tunes) -> Path:
     """A run dir trained for two epochs with a very small model (a few seconds)."""
     from musicgen.models.registry import ModelConfig
-    from musicgen.training.fit import TrainConfig, train
+    from musicgen.run.config import TrainConfig
+    from musicgen.training.fit import train
 
     run = tmp_path_factory.mktemp("runs") / "tiny"
     train(

@@ -149,7 +149,7 @@ LAYERS: dict[str, set[str]] = {
     "grammar": BASE | {"abc", "form"},
     "render": BASE | {"abc", "playback"},
     "models": BASE,
-    "run": BASE | {"abc", "models"},
+    "run": BASE | {"abc", "form", "models"},
     "training": BASE | {"abc", "form", "models", "run"},
     "sampling": BASE | {"abc", "playback", "form", "grammar", "models", "run", "training"},
     "evaluation": BASE

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
 LETTERS = "CDEFGAB"
@@ -43,7 +44,9 @@ MODES = {
     "lyd": 1,
 }
 ACCIDENTALS = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}  # ABC accidental -> semitones
+TONIC_SIGNS = {"b": -1, "": 0, "#": 1}  # how K: fields and chord symbols alter a tonic
 _KEY_RE = re.compile(r"\s*([A-G])([#b]?)\s*([A-Za-z]*)")
+_EXPLICIT_RE = re.compile(r"(^|\s)(exp\b|[\^_=][A-Ga-g])")  # K:D ^c, K:D exp _b
 _KEY_ACCIDENTAL_RE = re.compile(r"(\^\^|\^|__|_|=)([A-Ga-g])")
 _TEMPO_RE = re.compile(r"((?:\d+/\d+\s*)+)=\s*(\d+(?:\.\d+)?)|^\s*(\d+(?:\.\d+)?)\s*$")
 _METER_RE = re.compile(r"\(?\s*(\d+(?:\s*\+\s*\d+)*)\s*\)?\s*/\s*(\d+)")
@@ -71,6 +74,57 @@ def mode_sharps(word: str) -> int | None:
     return MODES.get(word[:3])
 
 
+@dataclass(frozen=True)
+class Key:
+    """A key with a tonic: its letter (C = 0 .. B = 6 in `LETTERS`), the tonic's alteration
+    (-1 flat, 0, 1 sharp) and its mode (a key of `MODES`)."""
+
+    letter: int
+    alter: int
+    mode: str
+
+    @property
+    def sharps(self) -> int:
+        """Sharps in the signature (negative: flats)."""
+        return FIFTHS[LETTERS[self.letter]] + 7 * self.alter + MODES[self.mode]
+
+    @property
+    def keymap(self) -> KeyMap:
+        """The alteration the signature gives each letter."""
+        return signature(self.sharps)
+
+    def tonic(self) -> str:
+        """The tonic as a ``K:`` field writes it: ``F#``, ``Bb``, ``G``."""
+        return tonic_name(self.letter, self.alter)
+
+
+def tonic_name(letter: int, alter: int) -> str:
+    """A tonic or chord root as ``K:`` fields and chord symbols write it: (3, 1) -> ``F#``."""
+    return LETTERS[letter] + ("b", "", "#")[alter + 1]
+
+
+def parse_key(value: str) -> Key:
+    """The `Key` of a ``K:`` value whose notes can be spelled from a tonic and a mode
+    (``G``, ``A Dorian``, ``Bbm``, ``Emin clef=treble``).
+
+    Stricter than `key_signature`: raises `ValueError` for a key without a tonic (``none``,
+    ``HP``), an unknown mode word or explicit accidentals (``D ^c``, ``D exp _b``).
+    """
+    match = _KEY_RE.match(value)
+    if not match:
+        raise ValueError(f"K:{value.strip()} has no tonic (A-G)")
+    letter, sign, word = match.groups()
+    rest = value[match.end() :]
+    if _EXPLICIT_RE.search(word + rest):
+        raise ValueError(f"K:{value.strip()}: explicit accidentals in the key")
+    mode = word.lower() if word.lower() == "m" else word.lower()[:3]
+    if not word or rest.startswith("="):
+        mode = "maj"  # "K:G", "K:G clef=bass": no mode word, so major
+    if mode not in MODES:
+        raise ValueError(f"K:{value.strip()}: unknown mode {word!r}")
+    return Key(LETTERS.index(letter), TONIC_SIGNS[sign], mode)
+
+
 def key_signature(value: str) -> tuple[KeyMap, int]:
     """Accidentals of a ``K:`` value and its sharps (negative: flats) for MIDI's key meta.
 
@@ -88,7 +142,7 @@ def key_signature(value: str) -> tuple[KeyMap, int]:
         rest = text.strip()[2:]
     elif match and not text.strip().lower().startswith("none"):
         tonic, sign, mode = match.groups()
-        sharps = FIFTHS[tonic] + {"#": 7, "b": -7, "": 0}[sign]
+        sharps = FIFTHS[tonic] + 7 * TONIC_SIGNS[sign]
         sharps += mode_sharps(mode) or 0
         rest = text[match.end() :]
     else:
@@ -114,7 +168,7 @@ def key_tonic(value: str) -> int | None:
     if text.split()[0] in ("HP", "Hp") or text.lower().startswith("none") or not match:
         return None
     tonic, sign, _ = match.groups()
-    return (NATURAL[LETTERS.index(tonic)] + {"#": 1, "b": -1, "": 0}[sign]) % 12
+    return (NATURAL[LETTERS.index(tonic)] + TONIC_SIGNS[sign]) % 12
 
 
 def signature(sharps: int) -> KeyMap:

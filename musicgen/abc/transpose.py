@@ -17,10 +17,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from musicgen.abc.lexer import Token, lex_body
-from musicgen.abc.theory import ACCIDENTALS, LETTERS, MODES, NATURAL
+from musicgen.abc.theory import (
+    ACCIDENTALS,
+    LETTERS,
+    NATURAL,
+    TONIC_SIGNS,
+    Key,
+    parse_key,
+    signature,
+    tonic_name,
+)
 from musicgen.errors import TransposeError
 
 # Fourth and whole-tone moves, both ways: every copy of a tune in G, D, A dorian, D
@@ -29,64 +37,15 @@ from musicgen.errors import TransposeError
 # more than five semitones, so the tunes stay in their instruments' range.
 DEFAULT_SHIFTS = (-5, -2, 2, 5)
 
-_FIFTHS = (0, 2, 4, -1, 1, 3, 5)  # each letter's major key on the circle of fifths
 _WRITE = {value: text for text, value in ACCIDENTALS.items()}
-_SIGNS = ("b", "", "#")  # how K: fields and chord symbols write flat, natural, sharp
 
 _FIELD_LINE_RE = re.compile(r"^([A-Za-z+]):(.*)$")  # as musicgen.abc.tunes reads field lines
 _MUSIC_AFTER_FIELD_RE = re.compile(r"[LM]:\s*(?:C\|?|\d+/\d+)\s+\S")  # "M:3/4 egdB|"
-_KEY_RE = re.compile(r"^(\s*)([A-G])([#b]?)(\s*)([A-Za-z]*)(.*)$", re.DOTALL)
+_TONIC_RE = re.compile(r"(\s*)[A-G][#b]?")  # the part of a K: value a transposition rewrites
 _BARE_FIELD_RE = re.compile(r"(?<![A-Za-z])[LM]:\s*(?:C\|?|\d+/\d+)(?=\s|$)")  # "M:3/4 eg"
 _CHORD_RE = re.compile(
     r"([A-G])([#b]?)((?:maj|min|dim|aug|sus|add|[mMo+\-#b()\d])*)(?:/([A-G])([#b]?))?"
 )
-
-
-@dataclass(frozen=True)
-class Key:
-    """A key signature with a tonic: letter index (C=0 .. B=6), its alteration, a mode."""
-
-    letter: int
-    alter: int
-    mode: str
-
-    @property
-    def sharps(self) -> int:
-        """Sharps in the signature (negative: flats)."""
-        return _FIFTHS[self.letter] + 7 * self.alter + MODES[self.mode]
-
-    def signature(self) -> tuple[int, ...]:
-        """The alteration the signature gives each letter, C to B."""
-        n = self.sharps
-        alters = [0] * 7
-        order = "FCGDAEB" if n > 0 else "BEADGCF"
-        for letter in order[: abs(n)]:
-            alters[LETTERS.index(letter)] = 1 if n > 0 else -1
-        return tuple(alters)
-
-    def tonic(self) -> str:
-        """The tonic as a ``K:`` field writes it: ``F#``, ``Bb``, ``G``."""
-        return LETTERS[self.letter] + _SIGNS[self.alter + 1]
-
-
-def parse_key(value: str) -> Key:
-    """The `Key` of a ``K:`` value (``G``, ``A Dorian``, ``Bbm``, ``Emin clef=treble``).
-
-    Raises `TransposeError` for keys without a tonic (``none``, ``HP``), an unknown mode or
-    explicit accidentals (``D ^c``, ``D exp _b``): their notes cannot be respelled.
-    """
-    match = _KEY_RE.match(value)
-    if not match:
-        raise TransposeError(f"K:{value.strip()} has no tonic (A-G) to transpose")
-    _, letter, accidental, _, word, rest = match.groups()
-    if re.search(r"(^|\s)(exp\b|[\^_=][A-Ga-g])", word + rest):
-        raise TransposeError(f"K:{value.strip()}: explicit accidentals in the key")
-    mode = word.lower() if word.lower() == "m" else word.lower()[:3]
-    if not word or rest.startswith("="):
-        mode = "maj"  # "K:G", "K:G clef=bass": no mode word, so major
-    if mode not in MODES:
-        raise TransposeError(f"K:{value.strip()}: unknown mode {word!r}")
-    return Key(LETTERS.index(letter), _SIGNS.index(accidental) - 1, mode)
 
 
 def transpose_key(key: Key, semitones: int) -> tuple[Key, int]:
@@ -124,7 +83,7 @@ def transpose_tune(text: str, semitones: int) -> str:
     docstring) gets its accidental written out.  Raises `TransposeError` for a tune with
     no ``K:`` or a key that `parse_key` refuses.
     """
-    return _run(_Writer(semitones), text)
+    return _run(_Transposer(semitones), text)
 
 
 def pitches(text: str, *, every_octave: bool = False) -> list[int]:
@@ -133,25 +92,25 @@ def pitches(text: str, *, every_octave: bool = False) -> list[int]:
     By default an accidental carries through the bar in its own octave (ABC 2.1);
     `every_octave` reads it the way music21 does, in every octave of the letter.
     """
-    writer = _Writer(0, every_octave=every_octave)
-    _run(writer, text)
-    return writer.read
+    transposer = _Transposer(0, every_octave=every_octave)
+    _run(transposer, text)
+    return transposer.read
 
 
-def _run(writer: _Writer, text: str) -> str:
+def _run(transposer: _Transposer, text: str) -> str:
     out: list[str] = []
     started = False
     for number, line in enumerate(text.split("\n"), start=1):
         field = _FIELD_LINE_RE.match(line)
         if field and field.group(1) == "K":
             started = True
-            out.append("K:" + writer.set_key(field.group(2), number))
+            out.append("K:" + transposer.set_key(field.group(2), number))
         elif not started or line.startswith("%"):
             out.append(line)
         elif field and not _MUSIC_AFTER_FIELD_RE.match(line):
             out.append(line)
         else:
-            out.append(writer.line(line, number))
+            out.append(transposer.line(line, number))
     if not started:
         raise TransposeError("no K: field: the tune has no key to transpose")
     return "\n".join(out)
@@ -191,15 +150,16 @@ def augment(
     return out, failed
 
 
-class _Writer:
+class _Transposer:
     """Rewrites music lines, carrying the keys and the bar's accidentals between them."""
 
     def __init__(self, semitones: int, *, every_octave: bool = False):
         self.semitones = semitones
         self.every_octave = every_octave  # how the old text is read (see `pitches`)
+        self.sign_first = False  # the note being written opens a line before a ":"
         self.read: list[int] = []  # the old text's pitches
         self.moved = 0
-        self.old_sig = self.new_sig = (0,) * 7
+        self.old_sig = self.new_sig = signature(0)
         self.old_bar: dict[tuple[int, int | None], int] = {}  # (letter, octave) -> alter
         self.new_bar: dict[tuple[int, int], int] = {}
         self.new_letter: dict[int, int] = {}  # music21's rule: any octave of the letter
@@ -208,12 +168,12 @@ class _Writer:
         """Take the ``K:`` value on line `number`; return its transposed text."""
         try:
             key = parse_key(value)
-        except TransposeError as exc:
-            raise TransposeError(f"line {number}: {exc}") from None
+        except ValueError as exc:
+            raise TransposeError(f"line {number}: {exc}: cannot transpose") from None
         new, self.moved = transpose_key(key, self.semitones)
-        self.old_sig, self.new_sig = key.signature(), new.signature()
-        match = _KEY_RE.match(value)
-        return match.group(1) + new.tonic() + value[match.end(3) :]
+        self.old_sig, self.new_sig = key.keymap, new.keymap
+        tonic = _TONIC_RE.match(value)
+        return tonic.group(1) + new.tonic() + value[tonic.end() :]
 
     def line(self, line: str, number: int) -> str:
         """A music line rewritten token by token (`musicgen.abc.lexer`); bare fields kept."""
@@ -224,6 +184,9 @@ class _Writer:
                 if token.text == '"':  # an unclosed quote: the rest is its text
                     out.append(music[token.start :])
                     break
+                # A line that opens with a letter and a colon is a field (``C:|`` is a
+                # composer): a note there keeps a sign before it, ``=C:|``.
+                self.sign_first = not out and token.start == 0 and music[token.end :][:1] == ":"
                 out.append(self._token(token, number))
             out.append(field.group(0) if field else "")
             at = field.end() if field else at
@@ -251,14 +214,14 @@ class _Writer:
         written = token.accidental
         if written:
             self.old_bar[place] = ACCIDENTALS[written]
-        pitch = _pitch(step) + self.old_bar.get(place, self.old_sig[step % 7])
+        pitch = _pitch(step) + self.old_bar.get(place, self.old_sig[LETTERS[step % 7]])
         self.read.append(pitch)
         step, alter = _spell(pitch + self.semitones, step + self.moved)
         letter, octave = step % 7, step // 7
-        implied = self.new_bar.get((letter, octave), self.new_sig[letter])
-        implied_any = self.new_letter.get(letter, self.new_sig[letter])
+        implied = self.new_bar.get((letter, octave), self.new_sig[LETTERS[letter]])
+        implied_any = self.new_letter.get(letter, self.new_sig[LETTERS[letter]])
         accidental = ""
-        if written or alter != implied or alter != implied_any:
+        if written or alter != implied or alter != implied_any or self.sign_first:
             accidental = _WRITE[alter]
             self.new_bar[(letter, octave)] = self.new_letter[letter] = alter
         name = LETTERS[letter]
@@ -276,9 +239,9 @@ class _Writer:
 
     def _chord_note(self, letter: str, accidental: str) -> str:
         step = 35 + LETTERS.index(letter)
-        pitch = _pitch(step) + _SIGNS.index(accidental) - 1 + self.semitones
+        pitch = _pitch(step) + TONIC_SIGNS[accidental] + self.semitones
         step, alter = _spell(pitch, step + self.moved)
-        return LETTERS[step % 7] + _SIGNS[alter + 1]
+        return tonic_name(step % 7, alter)
 
 
 def _pitch(step: int) -> int:

@@ -17,8 +17,8 @@ import click
 from musicgen.abc.corpus import BUNDLED_CORPUS
 from musicgen.errors import MusicgenError
 from musicgen.models.registry import ModelConfig
-from musicgen.sampling.sampler import SampleConfig
-from musicgen.training.fit import TrainConfig
+from musicgen.run.config import TrainConfig
+from musicgen.sampling.header import OptionError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CORPUS = BUNDLED_CORPUS
@@ -33,16 +33,31 @@ run_option = click.option(
     help="Run directory of a trained model.",
 )
 # Option defaults come from the configs, so they are stated (and explained) once.
-_M, _T, _S = ModelConfig(vocab_size=0), TrainConfig(), SampleConfig()
+_M, _T = ModelConfig(vocab_size=0), TrainConfig()
+# Where a sample option's name differs from its `SampleRequest` field's (``top_k``: --top-k).
+CLI_NAMES = {"n": "-n", "constrain": "--no-constrain", "cadence": "--no-cadence"}
+
+
+def cli_name(option: str) -> str:
+    """The command-line spelling of a `SampleRequest` field: ``top_k`` -> ``--top-k``."""
+    return CLI_NAMES.get(option, "--" + option.replace("_", "-"))
+
+
+def bad_parameter(exc: OptionError) -> click.BadParameter:
+    """`exc` as click's exit-2 error, naming the option as the command line spells it."""
+    return click.BadParameter(exc.message, param_hint=f"'{cli_name(exc.option)}'")
 
 
 def handle_errors(command):
-    """Turn library errors into a one-line message and exit code 1, never a traceback."""
+    """Turn library errors into a one-line message and exit code 1 (a bad option,
+    `OptionError`: click's usage error, exit 2), never a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except OptionError as exc:
+            raise bad_parameter(exc) from None
         except MusicgenError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # a disk or permission failure no library call named
@@ -61,7 +76,8 @@ def _corpus_paths(corpus: tuple[str, ...]) -> list[str]:
 
 def _report_skipped(corpus_data) -> None:
     if corpus_data.skipped:
-        click.echo(f"skipped {len(corpus_data.skipped)} tunes:", err=True)
+        count = len(corpus_data.skipped)
+        click.echo(f"skipped {count} tune{'s' if count != 1 else ''}:", err=True)
         for skip in corpus_data.skipped[:10]:
             click.echo(f"  {skip}", err=True)
         if len(corpus_data.skipped) > 10:

@@ -103,6 +103,8 @@ def check(abc_file, reference, no_abc2midi, as_json, verbose):
 def _echo_tune_check(r, verbose: bool) -> None:
     """One line per tune: verdicts, form, note count, first problem (all of them with -v)."""
     flags = ["valid" if r.valid else "INVALID", "bars ok" if r.bars_ok else "BARS"]
+    if r.key_error is not None:
+        flags.append("KEY")
     if r.novel is not None:
         flags.append("COPY" if r.copy else ("novel" if r.novel else "borrows 4 bars"))
     problems = r.problems
@@ -119,6 +121,7 @@ def _echo_tune_check(r, verbose: bool) -> None:
 
 def _echo_check_summary(summary: dict) -> None:
     from musicgen.form.analysis import RATES
+    from musicgen.form.phrases import PHRASE_RATES
 
     n = summary["tunes"]
 
@@ -130,6 +133,7 @@ def _echo_check_summary(summary: dict) -> None:
     rate(f"parses ({summary['judge']})", summary["parses"])
     rate("headers X: T: K:", summary["headers_ok"])
     rate("bars fit meter", summary["bars_ok"])
+    rate("K: names a key", summary["keys_ok"])
     rate("grammar accepts", summary["grammar_ok"])
     if "abc2midi_converts" in summary:
         rate("abc2midi: notes", summary["abc2midi_converts"])
@@ -140,11 +144,16 @@ def _echo_check_summary(summary: dict) -> None:
     form = summary.get("form", {})
     for key, label in RATES if form else ():
         rate(label, form[key], form["with_b"] if key == "b_higher" else n)
+    phrases = summary.get("phrases", {})
+    for key, label, of in PHRASE_RATES if phrases else ():
+        rate(label, phrases[key], phrases[of])
 
 
 def _echo_comparison(summary: dict, compared: dict, name: str) -> None:
-    """The file's form rates beside the reference corpus's, then the histogram overlaps."""
+    """The file's form and phrase rates beside the reference corpus's, then the histogram
+    overlaps."""
     from musicgen.form.analysis import RATES
+    from musicgen.form.phrases import PHRASE_RATES
 
     ours, theirs = summary["form"], compared["form"]
     n, m = summary["tunes"], compared["tunes"]
@@ -156,6 +165,10 @@ def _echo_comparison(summary: dict, compared: dict, name: str) -> None:
             f"{100 * k / d:9.1f}%" if d else f"{'-':>10}"
             for k, d in zip((ours[key], theirs[key]), of, strict=True)
         ]
+        click.echo(f"{label:30} {' '.join(shown)}")
+    ours, theirs = summary["phrases"], compared["phrases"]
+    for key, label, of in PHRASE_RATES:
+        shown = [f"{100 * c[key] / c[of]:9.1f}%" if c[of] else f"{'-':>10}" for c in (ours, theirs)]
         click.echo(f"{label:30} {' '.join(shown)}")
     click.echo(f"{'overlap (1.0 = the same)':30} {'MGEval OA':>10} {'pooled':>10}  tunes")
     for o in compared["overlaps"]:

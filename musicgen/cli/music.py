@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
 
-from musicgen.cli.common import (
-    _S,
-    _report_skipped,
-    handle_errors,
-    run_option,
-)
-from musicgen.cli.form_options import form_options, form_plan
+from musicgen.cli.common import _report_skipped, handle_errors, run_option
+from musicgen.cli.form_options import sample_options
 from musicgen.models.tfenv import quiet_tensorflow
-from musicgen.sampling.sampler import SampleConfig
 
 
 def _render_options(default_formats: str):
@@ -59,105 +54,19 @@ def _render_options(default_formats: str):
 
 @click.command()
 @run_option
-@click.option(
-    "-n",
-    "n",
-    type=click.IntRange(1),
-    default=_S.n,
-    show_default=True,
-    help="How many tunes to write.",
-)
-@click.option(
-    "--temperature",
-    type=click.FloatRange(0, min_open=True),
-    default=_S.temperature,
-    show_default=True,
-    help="Below 1: safer choices; above 1: more surprise.",
-)
-@click.option(
-    "--top-k",
-    type=click.IntRange(0),
-    default=_S.top_k,
-    show_default=True,
-    help="Sample only among the k likeliest characters (0: all).",
-)
-@click.option(
-    "--primer", default="", help=r"Text each tune starts with, e.g. 'M:6/8\nL:1/8\nK:G\n'."
-)
-@click.option("--meter", default=None, help="Meter of every tune, e.g. 6/8 (builds the primer).")
-@click.option(
-    "--key",
-    default=None,
-    help="Key of every tune, e.g. 'G Major' (needs --meter), or any (the model chooses).  "
-    "[default: drawn per tune from the training corpus's keys for its meter]",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=_S.seed,
-    show_default=True,
-    help="Same seed, same tunes, byte for byte.",
-)
-@click.option(
-    "--max-chars",
-    type=click.IntRange(10),
-    default=_S.max_chars,
-    show_default=True,
-    help="Cut (and report) a tune that has not ended after this many characters.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1),
-    default=_S.batch_size,
-    show_default=True,
-    help="Tunes generated side by side.",
-)
-@click.option(
-    "--no-constrain",
-    is_flag=True,
-    help="The raw model: no grammar mask and no wrap-up bias towards the end marker.",
-)
-@click.option(
-    "--no-wrap-up",
-    is_flag=True,
-    help="Keep the grammar mask but drop the bias that ends a tune at its next full bar "
-    "past 3/4 of --max-chars (more tunes are cut).",
-)
-@form_options
+@sample_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
     default="out/sample",
     show_default=True,
-    help="Directory for the tune files.",
+    help="Directory for the tune files; tunes already there are kept and numbered after.",
 )
 @_render_options("abc,mid")
-@click.option("--force", is_flag=True, help="Replace tune files already in --out.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True, help="Replace the tune files already in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar, and nothing printed on success.")
 @handle_errors
-def sample(
-    run_dir,
-    n,
-    temperature,
-    top_k,
-    primer,
-    meter,
-    key,
-    seed,
-    max_chars,
-    batch_size,
-    no_constrain,
-    no_wrap_up,
-    form,
-    bars_per_part,
-    no_cadence,
-    out,
-    formats,
-    program,
-    tempo_bpm,
-    force,
-    quiet,
-):
+def sample(run_dir, out, formats, program, tempo_bpm, force, quiet, **options):
     """Write N new tunes as ABC, MIDI, WAV or sheet music (NNN-title.abc/.mid/..., all.abc).
 
     Every tune has a form (--form): its parts close at their last bar, it ends after its
@@ -165,68 +74,85 @@ def sample(
     parts from the run dir's form.json (the training corpus's forms for the tune's
     meter), or is AABB for a run dir without one; parts are 8 bars (--bars-per-part).
     Each tune's key is drawn from the corpus's keys for its meter (--key).
-    """
-    from musicgen.render.output import (
-        RenderOptions,
-        WriteReport,
-        check_formats,
-        prepare_out_dir,
-        write_tune,
-    )
 
-    options = RenderOptions(formats, program, tempo_bpm)
+    A second sample into the same --out keeps what is there: its tunes are numbered after
+    the highest number there (001-005, then 006-010) and added to all.abc, and they are
+    the tunes 6-10 of one sample of -n 10 with the same seed.  --force starts over.
+    """
+    from musicgen.render.output import RenderOptions, check_formats, prepare_out_dir
+    from musicgen.sampling.request import SampleRequest, sample_config
+
+    render_options = RenderOptions(formats, program, tempo_bpm)
     check_formats(formats)  # a missing tool fails now, not after sampling
+    request = SampleRequest(**options)
+    sample_config(request)  # bad options fail before the model loads
     quiet_tensorflow()
+    from musicgen.run.rundir import load_run
+    from musicgen.sampling.sampler import Sampler
+
+    run = load_run(run_dir)
+    config = sample_config(request, run)
+    out = Path(out)
+    config = replace(config, first=prepare_out_dir(out, force, append=True))
+    written = _write_tunes(Sampler(run).generate(config), config, out, render_options, quiet)
+    _report_sample(written, config, out, quiet)
+
+
+def _write_tunes(tunes, config, out: Path, options, quiet: bool) -> _Written:
+    """Write each complete tune of `tunes` the moment it ends (its number names its files,
+    so order does not matter there); then all.abc, in tune order."""
     from tqdm import tqdm
 
-    from musicgen.run.rundir import load_run, write_text
-    from musicgen.sampling.sampler import Sampler, build_primer
+    from musicgen.files import write_text
+    from musicgen.render.output import WriteReport, write_tune
 
-    config = SampleConfig(
-        n=n,
-        temperature=temperature,
-        top_k=top_k,
-        seed=seed,
-        primer=build_primer(primer, meter, None if key == "any" else key),
-        max_chars=max_chars,
-        batch_size=batch_size,
-        constrain=not no_constrain,
-        wrap_up=not (no_constrain or no_wrap_up),
-        form=form_plan(form, bars_per_part, no_cadence, no_constrain, key == "any"),
-    )
-    run = load_run(run_dir)
-    sampler = Sampler(run)
-    out = Path(out)
-    prepare_out_dir(out, force)
-    report = WriteReport()
-    complete: dict[int, str] = {}
-    truncated: list[int] = []
-    tunes = sampler.generate(config)
-    with tqdm(total=n, unit="tune", disable=quiet, leave=False) as bar:
+    written = _Written(WriteReport())
+    finished: dict[int, str] = {}
+    with tqdm(total=config.n, unit="tune", disable=quiet, leave=False) as bar:
         for tune in tunes:
             bar.update(1)
             if not tune.complete:
-                truncated.append(tune.index + 1)
+                written.truncated.append(tune.index + 1)
                 continue
-            complete[tune.index] = tune.abc()
-            write_tune(out, tune.index + 1, tune.title(), tune.abc(), options, report)
-    if complete:
-        tunes = (complete[i].rstrip("\n") + "\n" for i in sorted(complete))
-        write_text(out / "all.abc", "\n".join(tunes))  # a blank line between tunes
-    for path in sorted(report.written):
-        click.echo(str(path))
-    if complete:
-        click.echo(str(out / "all.abc"))
-    click.echo(f"written {len(complete)} of {n} tunes to {out}", nl=False)
-    if truncated:
+            finished[tune.index] = tune.abc().rstrip("\n") + "\n"
+            write_tune(out, tune.index + 1, tune.title(), tune.abc(), options, written.report)
+    written.truncated.sort()
+    written.abc = [finished[i] for i in sorted(finished)]
+    if written.abc:
+        before = out / "all.abc"
+        kept = [before.read_text(encoding="utf-8").rstrip("\n") + "\n"] if before.exists() else []
+        write_text(before, "\n".join(kept + written.abc))  # a blank line between tunes
+    return written
+
+
+@dataclass
+class _Written:
+    """What `_write_tunes` wrote: files (`report`), complete tunes' ABC, truncated numbers."""
+
+    report: object
+    abc: list[str] = field(default_factory=list)
+    truncated: list[int] = field(default_factory=list)
+
+
+def _report_sample(written: _Written, config, out: Path, quiet: bool) -> None:
+    """Files written and a summary on stdout (none with --quiet); problems on stderr."""
+    if not quiet:
+        for path in sorted(written.report.written):
+            click.echo(str(path))
+        if written.abc:
+            click.echo(str(out / "all.abc"))
+        click.echo(f"written {len(written.abc)} of {config.n} tunes to {out}", nl=False)
+    if written.truncated:
         click.echo(
-            f"; truncated at --max-chars {max_chars} (not written): "
-            f"{', '.join(map(str, truncated))}",
+            f"{'; ' if not quiet else ''}truncated at --max-chars {config.max_chars} "
+            f"(not written): {', '.join(map(str, written.truncated))}",
             nl=False,
+            err=quiet,
         )
-    click.echo()
-    _report_failures(report)
-    if not complete:
+    if not quiet or written.truncated:
+        click.echo(err=quiet)
+    _report_failures(written.report)
+    if not written.abc:
         raise click.ClickException("no complete tune: raise --max-chars or lower --temperature")
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import click
 
-from musicgen.cli.common import _M, _T
-from musicgen.models.registry import ARCHITECTURES
-from musicgen.training.presets import DEFAULT_ARCH, TRANSFORMER_ONLY, arch_default
+from musicgen.cli.common import _T
+from musicgen.models.registry import ARCHITECTURES, DEFAULT_ARCH
+from musicgen.run.config import WINDOWS
+from musicgen.training.distribute import STRATEGIES
+from musicgen.training.presets import arch_default, reads
 
 
 def _by_arch(key: str) -> str:
-    """``--help`` text for a default that depends on --arch: ``lstm 512, transformer 128``."""
-    shown = ["transformer"] if key in TRANSFORMER_ONLY else list(ARCHITECTURES)
+    """``--help`` text for a default that depends on --arch: ``lstm 512, transformer 128``
+    (only the architectures that read the setting)."""
+    shown = [name for name in ARCHITECTURES if reads(name, key)]
     return ", ".join(f"{name} {arch_default(name, key)}" for name in shown)
 
 
@@ -70,6 +73,15 @@ _OPTIONS = [
         help="Transformer: longest window it attends over; longer tunes slide.",
     ),
     click.option(
+        "--precision",
+        type=click.Choice(["auto", "float32", "bfloat16"]),
+        default=None,
+        show_default="auto; a resumed run keeps its own",
+        help="Number format of the maths: bfloat16 is mixed precision (bfloat16 maths, "
+        "float32 weights); auto picks it on GPUs of compute capability 8+ and float32 on "
+        "CPUs, where it measured faster.  Saved models and sampling stay float32.",
+    ),
+    click.option(
         "--warmup-steps",
         type=click.IntRange(0),
         default=None,
@@ -100,8 +112,8 @@ _OPTIONS = [
     click.option(
         "--embedding-dim",
         type=click.IntRange(1),
-        default=_M.embedding_dim,
-        show_default=True,
+        default=None,
+        show_default=_by_arch("embedding_dim"),
         help="Size of the character embedding (LSTM; the Transformer's is --units).",
     ),
     click.option(
@@ -147,7 +159,7 @@ _OPTIONS = [
     ),
     click.option(
         "--windows",
-        type=click.Choice(["stream", "tunes"]),
+        type=click.Choice(WINDOWS),
         default=_T.windows,
         show_default=True,
         help="Training windows tile the corpus (stream), or also start at every tune (tunes).",
@@ -161,7 +173,7 @@ _OPTIONS = [
     ),
     click.option(
         "--strategy",
-        type=click.Choice(["default", "mirrored", "multi-worker"]),
+        type=click.Choice(STRATEGIES),
         default="default",
         show_default=True,
         help="default: one device; mirrored: all local GPUs; multi-worker: the machines "

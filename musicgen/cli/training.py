@@ -29,16 +29,18 @@ def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options)
     """Train an LSTM or a Transformer on ABC files (default: the bundled Irish corpus).
 
     Running the same command again resumes after the last finished epoch.  Options left
-    out take --arch's defaults (shown as "lstm ..., transformer ...").
+    out take --arch's defaults (shown as "lstm ..., transformer ...").  Every setting is
+    checked before anything is written to the run directory.
     """
+    if options.get("precision") is None:
+        options["precision"] = _resumed_precision(Path(run_dir), force) or "auto"
+    model_config, config = _train_configs(arch, options, strategy, max_minutes)
     quiet_tensorflow()
     from musicgen.abc.corpus import read_corpus
     from musicgen.training.fit import train as train_run
-    from musicgen.training.presets import configs_for
 
     corpus_data = read_corpus(_corpus_paths(corpus))
     _report_skipped(corpus_data)
-    model_config, config = configs_for(arch, options)
     click.echo(f"training on {len(corpus_data.tunes)} tunes -> {run_dir}")
 
     def report(record):
@@ -67,6 +69,34 @@ def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options)
         click.echo(f"done: {result.epochs_done} epochs{replicas}")
     best = "n/a" if math.isinf(result.best_val_loss) else f"{result.best_val_loss:.3f} bits/char"
     click.echo(f"best validation loss {best}; model in {Path(run_dir) / 'model.keras'}")
+
+
+def _resumed_precision(run_dir: Path, force: bool) -> str | None:
+    """The precision a run dir about to be resumed trained in (None: a new run)."""
+    from musicgen.errors import RunDirError
+    from musicgen.run.rundir import CONFIG_FILE, read_config
+
+    if force or not (run_dir / CONFIG_FILE).is_file():
+        return None
+    try:
+        return read_config(run_dir)[1].precision
+    except RunDirError:
+        return None  # the trainer reports a damaged run dir in its own words
+
+
+def _train_configs(arch: str, options: dict, strategy: str, max_minutes: float | None):
+    """`train`'s configs, checked before TensorFlow is imported: settings that cannot go
+    together are bad usage (exit 2), reported before anything is read or written."""
+    from musicgen.errors import TrainError
+    from musicgen.training.checks import check_placement
+    from musicgen.training.presets import configs_for
+
+    try:
+        configs = configs_for(arch, options)
+        check_placement(strategy, max_minutes)
+    except TrainError as exc:
+        raise click.UsageError(str(exc)) from None
+    return configs
 
 
 @click.command("lab-train")
@@ -122,8 +152,9 @@ def lab_train(corpus, run_dir, iterations, max_minutes, force):
 @click.option(
     "--held-out",
     is_flag=True,
-    help="Score only the tunes the run held out (give it the corpus it was trained on; "
-    "a run that recorded its corpus refuses another).",
+    help="Score only the tunes the run held out: give it the corpus it was trained on "
+    "(any path or copy: tunes are matched by their text) or tunes of that split only; "
+    "a tune it trained on, or a run without split.json, is refused.",
 )
 @click.option(
     "--split",
@@ -147,7 +178,6 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
     import json
 
     from musicgen.abc.corpus import read_corpus
-    from musicgen.errors import TrainError
     from musicgen.evaluation.bits import evaluate as evaluate_run
     from musicgen.run import split
     from musicgen.run.rundir import load_run
@@ -156,21 +186,11 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
         raise click.UsageError("--split test needs --held-out")
     run = load_run(run_dir)
     corpus_data = read_corpus(_corpus_paths(corpus))
-    _report_skipped(corpus_data)
     tunes = corpus_data.tunes
-    if held_out:
-        config = run.train_config
-        record = split.check(run_dir, tunes, "evaluate --held-out")
-        if record is None:  # a run directory from before split.json: recompute its split
-            n = len(tunes)
-            record = split.split_ids(n, config.val_fraction, config.test_fraction, config.seed)
-        if not record[split_name]:
-            raise TrainError(
-                f"{run_dir} has no {split_name} tunes"
-                + (" (train it with --test-fraction)" if split_name == "test" else "")
-            )
-        tunes = [tunes[i] for i in record[split_name]]
-    result = evaluate_run(run, tunes)
+    if held_out:  # tunes are matched by their text, so any copy or path of the corpus works
+        tunes = split.held_out(run_dir, tunes, split_name, "evaluate --held-out")
+    # what read_corpus skipped is counted with the tunes the vocabulary cannot encode
+    result = evaluate_run(run, tunes, skipped=corpus_data.skipped)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
         return
@@ -181,8 +201,10 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
     click.echo(f"tunes      {result.tunes}")
     click.echo(f"chars      {result.chars:,}")
     click.echo(f"skipped    {result.skipped}")
-    for reason in result.skipped_reasons:
+    for reason in result.skipped_reasons[:10]:
         click.echo(f"  {reason}")
+    if result.skipped > 10:
+        click.echo(f"  ... and {result.skipped - 10} more (all of them with --json)")
 
 
 BENCH_SECTIONS = ("sampling", "training", "midi")

@@ -27,7 +27,7 @@ import numpy as np
 
 from musicgen.abc.tunes import Skipped, Tune
 from musicgen.abc.vocab import describe
-from musicgen.errors import GrammarError
+from musicgen.errors import CorpusError, GrammarError, MusicgenError, VocabError
 from musicgen.run.rundir import Run
 from musicgen.training.dataset import tune_context
 
@@ -37,7 +37,7 @@ class Evaluation:
     bits_per_char: float
     tunes: int  # tunes scored
     chars: int  # characters predicted (each tune's text plus its end marker)
-    skipped: int  # tunes with characters outside the vocabulary
+    skipped: int  # tunes not scored: skipped while reading, or characters outside the vocabulary
     skipped_reasons: tuple[str, ...] = ()
     music_bits_per_char: float = math.nan
     music_chars: int = 0  # body characters, final newline and end marker, summed
@@ -60,17 +60,25 @@ class _Totals:
 
 
 def evaluate(
-    run: Run, tunes: Sequence[Tune], batch_size: int = 32, constrained: bool = True
+    run: Run,
+    tunes: Sequence[Tune],
+    batch_size: int = 32,
+    constrained: bool = True,
+    skipped: Sequence[Skipped] = (),
 ) -> Evaluation:
     """Score `tunes` with the run's model; tunes it cannot encode are skipped and listed.
 
-    `constrained=False` skips the grammar pass (its figure is then NaN): it costs a
-    Python step per character.
+    `skipped`: what reading the input skipped already (`musicgen.abc.corpus.Corpus`), counted
+    and listed first, so one count says what was not scored.  `constrained=False` skips
+    the grammar pass (its figure is then NaN): it costs a Python step per character.
+    Nothing to score is an error (`VocabError` if the vocabulary refused tunes, else
+    `CorpusError`), never a NaN figure.
     """
     vocab = run.vocab
     context = tune_context(vocab, run.train_config)  # ends in BOS
     items: list[tuple[np.ndarray, int, str]] = []  # (ids, header chars, text)
-    skipped: list[Skipped] = []
+    skipped = list(skipped)
+    read_skips = len(skipped)
     for tune in tunes:
         text = tune.text()
         unknown = vocab.unknown(text)
@@ -81,6 +89,8 @@ def evaluate(
             continue
         ids = np.concatenate([context[:-1], vocab.encode_tune(text)]).astype(np.int64)
         items.append((ids, len(text) - len(tune.body) - 1, text))
+    if not items:
+        raise _nothing_to_score(skipped, len(skipped) > read_skips)
     items.sort(key=lambda item: len(item[0]))  # similar lengths: little padding
     totals = _Totals()
     skip = len(context) - 1
@@ -101,6 +111,16 @@ def evaluate(
         constrained_bits_per_char=_ratio(totals.constrained_bits, totals.constrained_chars),
         unreachable=totals.unreachable,
     )
+
+
+def _nothing_to_score(skipped: Sequence[Skipped], by_vocab: bool) -> MusicgenError:
+    """The error for input of which no tune can be scored, naming the first reason."""
+    if not skipped:
+        return CorpusError("nothing to score: no tunes given")
+    more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+    error = VocabError if by_vocab else CorpusError
+    n = len(skipped)
+    return error(f"nothing to score: {n} tune{'s' * (n != 1)} skipped: {skipped[0]}{more}")
 
 
 def _ratio(bits: float, chars: int) -> float:

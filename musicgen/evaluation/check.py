@@ -13,38 +13,35 @@ Independent views:
 - novelty against a reference corpus: no run of 4 consecutive bars shared with any of its
   tunes, and no tune copied whole;
 - form (`musicgen.form.analysis`): parts, bars per part, repeats, letters (``AABB``), whether the
-  last note is the tonic, range; `summarize` counts the `musicgen.form.analysis.RATES`.
+  last note is the tonic, range; `summarize` counts the `musicgen.form.analysis.RATES`;
+- phrases (`musicgen.form.phrases`, issue 14): how each part ends (tonic, dominant,
+  other), whether the B part's last bar is the A part's, whether bar 5 echoes bar 1, the
+  share of bars repeating an earlier one (`musicgen.form.phrases.PHRASE_RATES`).
+
+A ``K:`` that names no key is its own problem (`key_problem`); the other judges then read the
+tune in C, so a bad key is never reported as bad bars.  Every position is the checked
+file's line and column (`musicgen.evaluation.places`), and bars are counted from 1.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 from musicgen.abc.lexer import lex_body
+from musicgen.abc.theory import mode_sharps, strip_comment
 from musicgen.abc.tunes import Tune
+from musicgen.evaluation.abc2midi import Abc2MidiResult, have_abc2midi, run_abc2midi
+from musicgen.evaluation.places import HEADER, places, read_lines
 from musicgen.form.analysis import Form, form_counts, form_of
+from musicgen.form.phrases import phrase_counts
 
 NGRAM = 4  # consecutive bars that count as a borrowed phrase
 REQUIRED_HEADERS = ("X", "T", "K")  # ABC 2.1: X: first, then T:; K: ends the header
 GRAMMAR_JUDGE = "musicgen grammar (lenient)"  # who judges "parses" without abc2midi
-_NOT_THE_TUNE = frozenset(("gchord", "annotation", "space", "newline", "comment", "ending"))
-
-
-@dataclass(frozen=True)
-class Abc2MidiResult:
-    notes: int  # note-on events in the MIDI file abc2midi wrote (0 if none)
-    errors: tuple[str, ...]  # lines of its output that report an error
-    bar_warnings: tuple[str, ...]  # "Bar N has X time units while the time signature has Y"
-
-    @property
-    def converts(self) -> bool:
-        return self.notes > 0
+_NOT_IN_COMPARED_BARS = frozenset(("gchord", "annotation", "space", "newline", "comment", "ending"))
+_KEY_RE = re.compile(r"([A-G][#b]?)\s*([A-Za-z]*)(.*)$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +57,7 @@ class TuneReport:
     notes: int = 0  # notes written in the body (chord notes each count)
     read_error: str | None = None  # why musicgen cannot play it; None: it can
     form: Form | None = None  # parts, bars per part, cadence (None: not analysed)
+    key_error: str | None = None  # why K: names no key (the judges then read it in C)
 
     @property
     def parses(self) -> bool:
@@ -70,18 +68,20 @@ class TuneReport:
 
     @property
     def valid(self) -> bool:
-        """Valid ABC: it parses, has the required headers, and musicgen can play its notes."""
-        return self.parses and not self.missing_headers and self.read_error is None
+        """Valid ABC: it parses, has the required headers and a key, and musicgen can play
+        its notes."""
+        clean = not self.missing_headers and self.key_error is None and self.read_error is None
+        return self.parses and clean
 
     @property
     def problems(self) -> list[str]:
         """What is wrong, most important first; empty for a tune that is valid with good bars."""
         found = [f"no {name}: header" for name in self.missing_headers]
+        found += [self.key_error] if self.key_error is not None else []
         if self.read_error is not None:
             found.append(self.read_error)
         if self.abc2midi is not None:
-            found += list(self.abc2midi.errors)
-            found += [_bar_warning(line) for line in self.abc2midi.bar_warnings]
+            found += [*self.abc2midi.errors, *self.abc2midi.bar_warnings]
             if not self.abc2midi.converts and not self.abc2midi.errors:
                 found.append("abc2midi wrote no notes")
         elif self.grammar_error is not None:
@@ -105,51 +105,6 @@ class TuneReport:
         }
 
 
-def _bar_warning(line: str) -> str:
-    """abc2midi's "Warning in line-char 7-58 : Track 0 Bar 3 has ..." -> "Bar 3 has ..."."""
-    match = re.search(r"Bar \d+ has.*", line)
-    return match.group(0) if match else line.strip()
-
-
-def have_abc2midi() -> bool:
-    return shutil.which("abc2midi") is not None
-
-
-def run_abc2midi(abc: str) -> Abc2MidiResult:
-    """Convert one tune with abc2midi and read its verdict and its MIDI (with mido)."""
-    import mido
-
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "t.abc", Path(tmp) / "t.mid"
-        source.write_text(abc, encoding="utf-8")
-        try:
-            done = subprocess.run(
-                ["abc2midi", str(source), "-o", str(target)],
-                capture_output=True,
-                encoding="utf-8",
-                errors="replace",  # abc2midi echoes bad input byte by byte
-                timeout=30,
-            )
-            output = (done.stdout + done.stderr).splitlines()
-        except subprocess.TimeoutExpired:
-            return Abc2MidiResult(0, ("abc2midi timed out",), ())
-        notes = 0
-        if target.exists():
-            try:
-                midi = mido.MidiFile(target)
-                notes = sum(
-                    1
-                    for track in midi.tracks
-                    for m in track
-                    if m.type == "note_on" and m.velocity > 0
-                )
-            except (OSError, ValueError, EOFError):
-                notes = 0
-    errors = tuple(line for line in output if "Error" in line)
-    bars = tuple(line for line in output if re.search(r"Bar \d+ has", line))
-    return Abc2MidiResult(notes, errors, bars)
-
-
 def judge_name(use_abc2midi: bool = True) -> str:
     """Who decides whether a tune parses: abc2midi when installed and wanted, else
     `GRAMMAR_JUDGE`."""
@@ -165,7 +120,7 @@ def bars_of(body: str) -> list[str]:
             if bar:
                 bars.append("".join(bar))
             bar = []
-        elif token.kind not in _NOT_THE_TUNE:  # chords, spacing, endings are not the tune
+        elif token.kind not in _NOT_IN_COMPARED_BARS:  # chords, spacing, endings are not the tune
             bar.append(token.text)
     if bar:
         bars.append("".join(bar))
@@ -199,28 +154,72 @@ def check_tunes(
     tunes: Sequence[Tune], reference: NoveltyIndex | None = None, use_abc2midi: bool = True
 ) -> list[TuneReport]:
     """Judge every tune; see the module docstring for what is measured."""
-    from musicgen.grammar import first_error
-
     use_abc2midi = use_abc2midi and have_abc2midi()
+    files: dict[str, list[str] | None] = {}  # each source file's lines, read once
     reports = []
     for position, tune in enumerate(tunes, start=1):
-        notes, read_error = count_notes(tune.abc(position))
-        reports.append(
-            TuneReport(
-                position=position,
-                title=tune.title,
-                where=tune.where,
-                grammar_error=first_error(tune.text(), lenient=True),
-                abc2midi=run_abc2midi(tune.abc(position)) if use_abc2midi else None,
-                novel=None if reference is None else reference.novel(tune.body),
-                copy=None if reference is None else reference.copy(tune.body),
-                missing_headers=tuple(h for h in REQUIRED_HEADERS if tune.get(h) is None),
-                notes=notes,
-                read_error=read_error,
-                form=form_of(tune),
-            )
-        )
+        if tune.source not in files:
+            files[tune.source] = read_lines(tune.source)
+        reports.append(_check_tune(tune, position, files[tune.source], reference, use_abc2midi))
     return reports
+
+
+def _check_tune(tune: Tune, position: int, file_lines, reference, use_abc2midi) -> TuneReport:
+    from musicgen.grammar import first_error_at
+
+    where = places(tune, file_lines)
+    key_error = key_problem(tune.key)
+    if key_error is not None:  # the K: line is the third of the tune's text
+        key_error = f"{where.text_position(len(HEADER), 3)}: {key_error}"
+    judged = _in_c(tune) if key_error else tune  # a bad key is reported once, as a key
+    notes, read_error = count_notes(judged.abc(position))
+    grammar_error = first_error_at(judged.text(), lenient=True)
+    if grammar_error is not None:
+        line, column, why = grammar_error
+        grammar_error = f"{where.text_position(line, column)}: {why}"
+    abc2midi = run_abc2midi(judged.abc(position)) if use_abc2midi else None
+    if abc2midi is not None:
+        abc2midi = replace(
+            abc2midi,
+            errors=tuple(map(where.abc2midi, abc2midi.errors)),
+            bar_warnings=tuple(map(where.abc2midi, abc2midi.bar_warnings)),
+        )
+    return TuneReport(
+        position=position,
+        title=tune.title,
+        where=tune.where,
+        grammar_error=grammar_error,
+        abc2midi=abc2midi,
+        novel=None if reference is None else reference.novel(tune.body),
+        copy=None if reference is None else reference.copy(tune.body),
+        missing_headers=tuple(h for h in REQUIRED_HEADERS if tune.get(h) is None),
+        notes=notes,
+        read_error=read_error,
+        form=form_of(tune),
+        key_error=key_error,
+    )
+
+
+def key_problem(value: str) -> str | None:
+    """Why a ``K:`` value names no key (``"K:H Major: H is not a tonic ..."``); None if it
+    does: a tonic A-G (``#``/``b``) and a mode, ``none``, or the bagpipe keys ``HP``/``Hp``."""
+    text = strip_comment(value).strip()
+    if not text or text.split()[0] in ("HP", "Hp") or text.lower().startswith("none"):
+        return None
+    match = _KEY_RE.match(text)
+    if match is None:
+        first = text.split()[0]
+        return f"K:{value}: {first} is not a key (a tonic A-G with # or b, HP, Hp or none)"
+    mode, rest = match.group(2), match.group(3)
+    if mode and not rest.startswith("=") and mode.lower() != "exp" and mode_sharps(mode) is None:
+        return f"K:{value}: {mode!r} is not a mode (Major, Minor, Dorian, Mixolydian ...)"
+    return None
+
+
+def _in_c(tune: Tune) -> Tune:
+    """The tune with its header's ``K:`` value replaced by C."""
+    fields = tuple((name, "C" if name == "K" else value) for name, value in tune.fields)
+    return replace(tune, fields=fields)
 
 
 def count_notes(abc: str) -> tuple[int, str | None]:
@@ -246,6 +245,7 @@ def summarize(reports: Sequence[TuneReport]) -> dict:
         "parses": sum(r.parses for r in reports),
         "headers_ok": sum(not r.missing_headers for r in reports),
         "bars_ok": sum(r.bars_ok for r in reports),
+        "keys_ok": sum(r.key_error is None for r in reports),
         "grammar_ok": sum(r.grammar_error is None for r in reports),
         "notes": sum(r.notes for r in reports),
     }
@@ -257,6 +257,7 @@ def summarize(reports: Sequence[TuneReport]) -> dict:
     forms = [r.form for r in reports if r.form is not None]
     if forms:
         out["form"] = form_counts(forms)
+        out["phrases"] = phrase_counts(forms)
     if reports and reports[0].novel is not None:
         out["novel"] = sum(bool(r.novel) for r in reports)
         out["copies"] = sum(bool(r.copy) for r in reports)
@@ -276,5 +277,6 @@ def compare_with(reports: Sequence[TuneReport], reference: Sequence[Tune]) -> di
     return {
         "tunes": len(reference_forms),
         "form": form_counts(reference_forms),
+        "phrases": phrase_counts(reference_forms),
         "overlaps": [asdict(o) for o in compare(forms, reference_forms)],
     }

@@ -25,7 +25,7 @@ import numpy as np
 from musicgen.abc.tunes import Tune
 from musicgen.abc.vocab import Vocab
 from musicgen.models.registry import ModelConfig, build_model
-from musicgen.run import rundir
+from musicgen.run import rundir, split
 from musicgen.training.dataset import encode_stream, split_tunes
 
 LAB_MODEL = dict(embedding_dim=256, units=1024, layers=1, dropout=0.0)
@@ -106,6 +106,9 @@ def lab_train(
     train_config = {"recipe": "mit-6s191-lab", **config.__dict__, "iterations_done": done}
     rundir.write_run_files(run_dir, model_config, train_config, vocab)
     rundir.save_model(model, run_dir / rundir.MODEL_FILE)
+    # The tunes it held out, so `evaluate --held-out` scores the lab on the same tunes.
+    held_out = split.split_ids(len(tunes), config.val_fraction, 0.0, config.seed)
+    split.write(run_dir, split.record(tunes, held_out))
     return {
         "iterations": done,
         "seconds": seconds,
@@ -123,7 +126,7 @@ class LabSampler:
     """
 
     def __init__(self, run: rundir.Run):
-        from musicgen.models.registry import build_step_model, copy_weights
+        from musicgen.models.lstm import build_step_model, copy_weights
 
         self.run = run
         self.step = build_step_model(run.model_config)

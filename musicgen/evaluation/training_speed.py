@@ -1,10 +1,11 @@
-"""Training benchmarks: the lab's loop, then musicgen's ``fit`` for each architecture.
+"""Training benchmarks: the lab's loop, then `musicgen train`'s path for each architecture.
 
 Each measurement runs in a fresh subprocess, so its peak memory is its own and no model
 left over from another one shares its threads.  Speeds are characters/s beside the lab's
-loop timed in the same run, and fractions of this machine's float32 matrix-multiply peak
-(timed before and after, the higher kept: a machine busier at one moment must not
-flatter the fractions).  FLOPs per character count the matrix multiplies only.
+loop timed in the same run, and MFU: the model's FLOPs per character times its speed, as
+a fraction of this machine's matrix-multiply peak in the same precision (timed before and
+after, the higher kept: a machine busier at one moment must not flatter the fractions).
+FLOPs per character count the matrix multiplies only.
 """
 
 from __future__ import annotations
@@ -17,59 +18,78 @@ from dataclasses import replace
 
 from musicgen.abc.corpus import BUNDLED_CORPUS
 from musicgen.evaluation.speed import Row
-from musicgen.models.registry import ModelConfig
-from musicgen.training.fit import TrainConfig
+from musicgen.models.registry import ARCHITECTURES, ModelConfig, architecture
+from musicgen.run.config import TrainConfig
 
 
 def bench_training(seconds: float = 20.0, peak_seconds: float = 5.0) -> Iterator[Row]:
-    """Training chars/s: the lab's loop at the lab's size, then musicgen's ``fit`` on the
-    lab's model, the LSTM default and the Transformer default (each with its own
-    `TrainConfig` defaults: batch, window, optimizer)."""
+    """Training chars/s: the lab's loop at the lab's size, then musicgen's training path on
+    the lab's model and each architecture's default (its own `TrainConfig` defaults:
+    batch, window, optimizer, transposed copies), the Transformer also 256 wide, each in
+    float32 and, where this machine has it, bfloat16.  Each row gives the model's FLOPs per
+    character and the share of the measured matrix-multiply peak in its precision (MFU).
+    """
     from musicgen.evaluation.lab import lab_model_config
-    from musicgen.training.presets import configs_for
+    from musicgen.training.precision import has_bf16
 
     vocab_size = len(_corpus()[1])
-    lab_config = lab_model_config(vocab_size)
-    cases = [
-        ("lstm at the lab's size", lab_config, configs_for("lstm", {})[1]),
-        ("lstm", *configs_for("lstm", {})),
-        ("transformer", *configs_for("transformer", {})),
-    ]
-    peak_before, _ = _in_subprocess(matmul_peak, peak_seconds)
+    precisions = ["float32"] + (["bfloat16"] if has_bf16() else [])
+    cases = _cases(lab_model_config(vocab_size), precisions)
+    peaks = {p: _in_subprocess(matmul_peak, peak_seconds, p)[0] for p in precisions}
     ref, ref_memory = _in_subprocess(lab_loop_speed, seconds)
     timed = [(case, *_in_subprocess(fit_speed, seconds, *case[1:])) for case in cases]
-    peak_after, _ = _in_subprocess(matmul_peak, peak_seconds)
-    peak = max(peak_before, peak_after)
-    yield Row(
-        "training",
-        "float32 matmul peak (2048x2048)",
-        peak,
-        "GFLOP/s",
-        note=f"before {peak_before:.0f}, after {peak_after:.0f}",
-    )
+    for precision in precisions:  # again after, the higher kept: a busy moment must not
+        after = _in_subprocess(matmul_peak, peak_seconds, precision)[0]  # flatter MFU
+        before, peaks[precision] = peaks[precision], max(peaks[precision], after)
+        yield Row(
+            "training",
+            f"{precision} matmul peak (2048x2048)",
+            peaks[precision],
+            "GFLOP/s",
+            note=f"before {before:.0f}, after {after:.0f}",
+        )
 
-    def note(speed: float, config: ModelConfig, memory: float) -> str:
-        share = speed * train_flops_per_char(replace(config, vocab_size=vocab_size)) / 1e9
-        return f"{share / peak:.0%} of peak, peak RSS {memory:.0f} MiB"
+    def note(speed: float, config: ModelConfig, precision: str, memory: float) -> str:
+        flops = train_flops_per_char(replace(config, vocab_size=vocab_size))
+        mfu = speed * flops / 1e9 / peaks[precision]
+        return f"{flops / 1e6:.1f} MFLOP/char, MFU {mfu:.0%}, peak RSS {memory:.0f} MiB"
 
+    lab = lab_model_config(vocab_size)
     yield Row(
         "training",
         "lab loop (batch 8 x 100, GradientTape)",
         ref,
         "chars/s",
         1.0,
-        note(ref, lab_config, ref_memory),
+        note(ref, lab, "float32", ref_memory),
     )
     for (label, model_config, train_config), speed, memory in timed:
         shape = f"{model_config.layers}x{model_config.units}"
+        batch = f"batch {train_config.batch_size} x {train_config.seq_len}"
         yield Row(
             "training",
-            f"{label} {shape} (batch {train_config.batch_size} x {train_config.seq_len})",
+            f"{label} {shape} ({batch}, {train_config.precision})",
             speed,
             "chars/s",
             speed / ref,
-            note(speed, model_config, memory),
+            note(speed, model_config, train_config.precision, memory),
         )
+
+
+def _cases(lab: ModelConfig, precisions: list[str]) -> list[tuple[str, ModelConfig, TrainConfig]]:
+    """(label, model config, training config) of every timed training row."""
+    from musicgen.training.presets import configs_for
+
+    lab_train = configs_for(lab.arch, {"precision": "float32"})[1]
+    cases = [(f"{lab.arch} at the lab's size", lab, lab_train)]
+    for name in ARCHITECTURES:
+        for precision in precisions:
+            cases.append((f"{name} default", *configs_for(name, {"precision": precision})))
+    if "transformer" in ARCHITECTURES:
+        for precision in precisions:
+            wide = {"units": 256, "batch_size": 48, "precision": precision}
+            cases.append(("transformer 256 wide", *configs_for("transformer", wide)))
+    return cases
 
 
 def _in_subprocess(target: Callable, *args) -> tuple[object, float]:
@@ -123,25 +143,32 @@ def lab_loop_speed(seconds: float) -> float:
 def fit_speed(
     seconds: float, model_config: ModelConfig, config: TrainConfig, warmup: int = 3
 ) -> float:
-    """Characters/s of musicgen's training path: ``model.fit`` on tf.data, the fused
-    model and the optimizer `musicgen train` uses, at `config`'s batch and window.
+    """Characters/s of `musicgen train`'s training steps at `config`: its data (the
+    bundled corpus split, transposed and windowed as `train` does), its model built in
+    `config.precision`, its optimizer and schedule, its callbacks.  What it leaves out
+    is what ``history.csv``'s chars/s leaves out too: validation and checkpoint writes.
 
     One ``fit`` call, timed from the end of its `warmup`-th step (tracing, the input
     pipeline's start) until `seconds` later: the steady state an epoch runs at.
     """
     import keras
 
+    from musicgen.abc.corpus import read_corpus
     from musicgen.models.registry import build_model
+    from musicgen.training.callbacks import DropoutSeeds, ProgressBar
     from musicgen.training.dataset import make_dataset
-    from musicgen.training.optim import make_optimizer
+    from musicgen.training.fit import prepare_data
+    from musicgen.training.optim import make_optimizer, make_schedule
+    from musicgen.training.precision import policy
 
     class Clock(keras.callbacks.Callback):
+        async_safe = True  # as train's own callbacks: nothing waits between steps
+
         def __init__(self):
             super().__init__()
             self.steps, self.start, self.elapsed = 0, 0.0, 0.0
 
         def on_train_batch_end(self, batch, logs=None):
-            float(logs["loss"])  # the step has finished, not only been dispatched
             now, self.steps = time.perf_counter(), self.steps + 1
             if self.steps == warmup:
                 self.start = now
@@ -149,30 +176,36 @@ def fit_speed(
                 self.elapsed = now - self.start
                 self.model.stop_training = self.elapsed >= seconds
 
-    ids, vocab = _corpus()
-    model = build_model(replace(model_config, vocab_size=len(vocab)), fused=True)
-    model.compile(
-        optimizer=make_optimizer(config),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    data = prepare_data(read_corpus([BUNDLED_CORPUS]).tunes, config)
     batch, seq_len = config.batch_size, config.seq_len
-    ds = make_dataset(ids, seq_len, batch, shuffle=True, drop_remainder=True).repeat()
+    ds = make_dataset(
+        data.ids, seq_len, batch, shuffle=True, seed=config.seed, starts=data.starts
+    ).repeat()
+    with policy(config.precision):
+        model = build_model(replace(model_config, vocab_size=len(data.vocab)), fused=True)
+        schedule = make_schedule(config, data.steps)
+        model.compile(
+            optimizer=make_optimizer(config, schedule),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
     clock = Clock()
-    model.fit(ds, steps_per_epoch=10**6, epochs=1, verbose=0, callbacks=[clock], shuffle=False)
+    callbacks = [ProgressBar(False), DropoutSeeds(config.seed), clock]
+    model.fit(ds, steps_per_epoch=10**6, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
     return (clock.steps - warmup) * batch * seq_len / clock.elapsed
 
 
-def matmul_peak(seconds: float) -> float:
-    """float32 matrix-multiply GFLOP/s of this machine, measured with TensorFlow."""
+def matmul_peak(seconds: float, precision: str = "float32") -> float:
+    """Matrix-multiply GFLOP/s of this machine in `precision` (float32 or bfloat16),
+    measured with TensorFlow on 2048 x 2048 matrices."""
     import tensorflow as tf
 
     n = 2048
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
+    a = tf.cast(tf.random.normal((n, n)), precision)
+    b = tf.cast(tf.random.normal((n, n)), precision)
 
     @tf.function
     def mm(a, b):
-        return tf.reduce_sum(tf.matmul(a, b))
+        return tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32))
 
     float(mm(a, b))
     start = time.perf_counter()
@@ -185,27 +218,4 @@ def matmul_peak(seconds: float) -> float:
 
 def train_flops_per_char(config: ModelConfig) -> float:
     """Matrix-multiply FLOPs to train on one character of `config`'s network."""
-    if config.arch == "transformer":
-        return transformer_train_flops_per_char(
-            config.units, config.layers, config.context, config.vocab_size
-        )
-    return lstm_train_flops_per_char(
-        config.embedding_dim, config.units, config.layers, config.vocab_size
-    )
-
-
-def lstm_train_flops_per_char(embedding_dim: int, units: int, layers: int, vocab: int) -> float:
-    """Matrix-multiply FLOPs to train on one character: forward x 3 (backward is ~2x)."""
-    forward = 0
-    inputs = embedding_dim
-    for _ in range(layers):
-        forward += 2 * (inputs + units) * 4 * units
-        inputs = units
-    forward += 2 * units * vocab
-    return 3.0 * forward
-
-
-def transformer_train_flops_per_char(width: int, layers: int, context: int, vocab: int) -> float:
-    """Matrix-multiply FLOPs to train on one character: projections and MLP (24 D^2 a
-    block), attention over the whole window (4 T D: the mask does not skip work), logits."""
-    return 3.0 * (layers * (24 * width * width + 4 * context * width) + 2 * width * vocab)
+    return architecture(config.arch).train_flops(config)

@@ -1,8 +1,9 @@
 """The form of a tune: its parts, bars per part, repeats, letters, cadence and range.  Pure.
 
 `tune_form` reads one tune through the lexer (`musicgen.abc.lexer.lex`: the body's field lines,
-``M:``/``L:``/``K:``/``P:``, are read as abc2midi reads them) and `musicgen.abc.theory`; it never
-splits ABC itself.  The rules, in order:
+``M:``/``L:``/``K:``/``P:``, are read as abc2midi reads them) and takes its notes' pitches and
+lengths from the playback reader's note state (`musicgen.form.parts`); it never splits ABC or
+works out a note itself.  The rules, in order:
 
 1. Parts.  A part closes at ``:|``, ``::``, ``||``, ``|]``, ``[|`` or the end of the tune,
    and a new one opens at ``|:`` or a ``P:`` field (if the open part has music).  A closing
@@ -42,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 from musicgen.form.parts import WrittenPart, count_bars, read_parts
+from musicgen.form.phrases import PartNotes, part_notes
 
 SIMILAR = 0.6  # a part whose bars match another's this much is that part again...
 SAME_START = 0.75  # ...if its first half matches this much (B parts often end like A)
@@ -50,7 +52,7 @@ DOUBLE = 16  # an unrepeated part this long, its halves alike, may be 8 bars wri
 
 
 @dataclass(frozen=True)
-class Part:
+class PartShape:
     """One part of a tune as written, with the rules of the module docstring applied."""
 
     letter: str  # "A", "B"...: like an earlier part (rule 3) -> the same letter
@@ -64,7 +66,7 @@ class Part:
 class Form:
     """The form of one tune; see the module docstring."""
 
-    parts: tuple[Part, ...]
+    parts: tuple[PartShape, ...]
     letters: str  # "AABB": each part's letter, twice if repeated by a sign
     last_note_tonic: bool | None  # None: no note, or a key without a tonic (K:none)
     lowest: int | None  # MIDI pitch; None without notes
@@ -73,6 +75,8 @@ class Form:
     pitches: tuple[int, ...] = field(default=(), repr=False)  # every note, in written order
     melody: tuple[int, ...] = field(default=(), repr=False)  # a chord's highest note only
     lengths: tuple[Fraction, ...] = field(default=(), repr=False)  # whole notes, per note
+    # each part's bars of notes, for `musicgen.form.phrases` (cadences, rhymes, echoes)
+    part_notes: tuple[PartNotes, ...] = field(default=(), repr=False)
 
     @property
     def span(self) -> int | None:
@@ -136,8 +140,12 @@ def _split_double(part: WrittenPart, single: int) -> list[WrittenPart]:
     if len(full) <= single:
         return [part]
     cut = full[single - 1] + 1
-    first = WrittenPart(part.bars[:cut], part.texts[:cut], endings=part.endings, count=single)
-    second = WrittenPart(part.bars[cut:], part.texts[cut:], count=single, again=True)
+    first = WrittenPart(
+        part.bars[:cut], part.texts[:cut], part.notes[:cut], endings=part.endings, count=single
+    )
+    second = WrittenPart(part.bars[cut:], part.texts[cut:], part.notes[cut:], count=single)
+    first.tonic = second.tonic = part.tonic
+    second.again = True
     a, b = _full_bars(first), _full_bars(second)
     half = max(len(a), len(b)) // 2
     if _ratio(a, b) < SIMILAR and _ratio(a[:half], b[:half]) < SAME_START:
@@ -169,7 +177,7 @@ def tune_form(body: str, meter: str = "4/4", unit: str = "", key: str = "C") -> 
         again = index + 1 < len(written) and letters[index + 1] == letters[index]
         pitches = part.pitches
         parts.append(
-            Part(
+            PartShape(
                 letter=letters[index],
                 bars=part.count or count_bars(part.bars),
                 repeated="sign" if part.sign else ("written" if again else ""),
@@ -177,7 +185,8 @@ def tune_form(body: str, meter: str = "4/4", unit: str = "", key: str = "C") -> 
                 mean_pitch=sum(pitches) / len(pitches) if pitches else None,
             )
         )
-    pitches = tuple(p for item in reader.notes for p in item[1])
+    notes = reader.notes
+    pitches = tuple(p for _, chord in notes for p in chord)
     tonic = reader.last_tonic
     return Form(
         parts=tuple(parts),
@@ -189,12 +198,13 @@ def tune_form(body: str, meter: str = "4/4", unit: str = "", key: str = "C") -> 
         highest=max(pitches, default=None),
         b_higher=_b_higher(parts),
         pitches=pitches,
-        melody=tuple(max(item[1]) for item in reader.notes),
-        lengths=tuple(item[0] for item in reader.notes),
+        melody=tuple(max(chord) for _, chord in notes),
+        lengths=tuple(length for length, _ in notes),
+        part_notes=tuple(part_notes(part) for part in written),
     )
 
 
-def _b_higher(parts: list[Part]) -> bool | None:
+def _b_higher(parts: list[PartShape]) -> bool | None:
     means = {}
     for letter in "AB":
         found = [p.mean_pitch for p in parts if p.letter == letter and p.mean_pitch is not None]

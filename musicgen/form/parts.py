@@ -2,10 +2,15 @@
 parts, which bars count, how long each bar is).  Pure.
 
 `read_parts` walks the lexer's tokens of one body once (`musicgen.abc.lexer.lex`: field lines
-such as ``M:``, ``K:`` or ``P:`` in the body are read as abc2midi reads them, as fields),
-keeps key signature, bar accidentals, unit length, tuplets, broken rhythm and grace notes
-in mind, and gives each part's bars as (length in meters, counted?) with their texts, and
-every note's pitches and length.  Shapes, letters and rates are `musicgen.form.analysis`'s work.
+such as ``M:``, ``K:`` or ``P:`` in the body are read as abc2midi reads them, as fields) and
+cuts them into parts and bars.  The notes themselves are the playback reader's: each note,
+chord and rest token goes to a `musicgen.playback.state.Writer`, which keeps the key
+signature, the bar's accidentals, the unit length, tuplets and broken rhythm, and gives back
+a `Strike` with its pitches and length.  The form counts notes as written, not as played:
+decorations (a fermata's longer note, a roll's grace notes) and ``%%MIDI`` lines are not
+handed on, and grace notes in braces are no notes of the tune.  Each part's bars come out
+as (length in meters, counted?) with their texts, and every note's pitches and length.
+Shapes, letters and rates are `musicgen.form.analysis`'s work.
 """
 
 from __future__ import annotations
@@ -14,20 +19,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from musicgen.abc.lexer import Token, lex
-from musicgen.abc.theory import (
-    ACCIDENTALS,
-    default_unit,
-    key_signature,
-    key_tonic,
-    midi_pitch,
-    parse_meter,
-    parse_unit,
-    tuplet_q,
-)
+from musicgen.abc.theory import default_unit, key_signature, key_tonic, parse_meter, parse_unit
+from musicgen.playback.events import Strike
+from musicgen.playback.state import Writer
 
 _CLOSING = frozenset(("||", "|]", "[|", "[|]"))
 _SKIP = frozenset(("space", "newline", "linebreak", "comment", "continuation", "directive"))
-_NOT_THE_TUNE = frozenset(("gchord", "annotation", "space", "newline", "comment", "linebreak"))
+# Left out of a bar's text, which rule 3 compares: chord symbols and annotations, spacing.
+_NOT_IN_BAR_TEXT = frozenset(("gchord", "annotation", "space", "newline", "comment", "linebreak"))
 
 
 @dataclass
@@ -36,11 +35,14 @@ class WrittenPart:
 
     bars: list[tuple[Fraction | None, bool]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # each bar's music, for rule 3
+    # each bar's notes and rests, ((length in quarters, pitches), ...): phrases are compared
+    notes: list[tuple] = field(default_factory=list)
     pitches: list[int] = field(default_factory=list)
     sign: bool = False
     endings: int = 0
     count: int | None = None  # bars, when rule 3 halved a double part; else rule 2 counts
     again: bool = False  # the second half of a halved double part: the first written again
+    tonic: int | None = None  # the tonic's pitch class in force at its last note
 
     @property
     def has_music(self) -> bool:
@@ -51,30 +53,33 @@ class PartReader:
     """Walks the tokens of one tune once; `read_parts` is the way in."""
 
     def __init__(self, meter: str, unit: str, key: str):
+        self.notes_read = Writer()  # the playback reader's note state: pitches and lengths
         self._set_meter(meter)
-        self.unit = parse_unit(unit) or default_unit(parse_meter(meter))
+        self.notes_read.unit = 4 * (parse_unit(unit) or default_unit(self.meter))
         self._set_key(key)
         self.parts: list[WrittenPart] = []
         self.part = WrittenPart()
         self.first_ending: str | None = None  # the ending counted (rule 2) of the open part
         self.ending: str | None = None  # the ending being read; None: before any
-        self.bar_items: list[list] = []  # [length, pitches] of the open bar's notes and rests
+        self.bar_strikes: list[Strike] = []  # the open bar's notes and rests
         self.bar_text: list[str] = []
-        self.accidentals: dict[str, int] = {}  # alterations written so far in the bar
-        self.tuplet_left, self.tuplet_factor = 0, Fraction(1)
-        self.broken = 0  # a > (+n) or < (-n) waiting for the next note
         self.in_grace = False
-        self.notes: list[list] = []  # [length, pitches] of every note, for the histograms
+        self.strikes: list[Strike] = []  # every note and chord, for the histograms
         self.last_pitches: tuple[int, ...] = ()
         self.last_tonic: int | None = self.tonic
 
+    @property
+    def notes(self) -> list[tuple[Fraction, tuple[int, ...]]]:
+        """(length in whole notes, pitches) of every note and chord, in written order."""
+        return [(s.length / 4, tuple(sound.pitch for sound in s.sounds)) for s in self.strikes]
+
     def _set_meter(self, meter: str) -> None:
-        parsed = parse_meter(meter)
-        self.bar_length = None if parsed is None else Fraction(*parsed)
-        self.compound = parsed is not None and parsed[0] % 3 == 0
+        self.meter = parse_meter(meter)
+        self.bar_length = None if self.meter is None else 4 * Fraction(*self.meter)  # quarters
+        self.notes_read.meter(self.meter, header=True)
 
     def _set_key(self, key: str) -> None:
-        self.keymap = key_signature(key)[0]
+        self.notes_read.key(*key_signature(key), header=False)
         self.tonic = key_tonic(key)
 
     def read(self, body: str) -> list[WrittenPart]:
@@ -99,21 +104,19 @@ class PartReader:
             self._close_bar()
             self._start_ending(token.ending)
         elif kind == "tuplet":
-            p, q, r = token.tuplet
-            self.tuplet_left = r
-            self.tuplet_factor = Fraction(q or tuplet_q(p, self.compound), p)
+            self.notes_read.tuplet(token.tuplet, self.meter)
         elif kind == "broken":
-            self.broken = token.broken
+            self.notes_read.broken_rhythm(token.broken)
         elif kind in ("field", "inline_field"):
             self._field(token.name, token.value)
-        if kind not in _NOT_THE_TUNE and kind != "bar":
+        if kind not in _NOT_IN_BAR_TEXT and kind != "bar":
             self.bar_text.append(token.text)
 
     def _field(self, name: str, value: str) -> None:
         if name == "M":
             self._set_meter(value)
-        elif name == "L":
-            self.unit = parse_unit(value) or self.unit
+        elif name == "L" and parse_unit(value) is not None:
+            self.notes_read.unit = 4 * parse_unit(value)  # quarter notes, as the Writer counts
         elif name == "K":
             self._set_key(value)
         elif name == "P" and self.part.has_music:
@@ -121,40 +124,17 @@ class PartReader:
             self._close_part()
 
     def _strike(self, token: Token) -> None:
-        if token.kind == "rest":
-            pitches: tuple[int, ...] = ()
-            if token.letter in "ZX":  # whole bars of rest
-                length = token.length * (self.bar_length or 0)
-            else:
-                length = token.length * self.unit
-        else:
-            notes = token.notes if token.kind == "chord" else (token,)
-            pitches = tuple(self._pitch(note) for note in notes)
-            first = notes[0].length if token.kind == "chord" and notes else Fraction(1)
-            length = first * token.length * self.unit
-        if self.tuplet_left:
-            length *= self.tuplet_factor
-            self.tuplet_left -= 1
-        item = [length, pitches]
-        if self.broken and self.bar_items and self.bar_items[-1][0] == length:
-            # abc2midi's rule: > and < change two notes only if they are equally long.
-            short = Fraction(1, 2 ** abs(self.broken))
-            before, after = (2 - short, short) if self.broken > 0 else (short, 2 - short)
-            self.bar_items[-1][0] *= before
-            item[0] *= after
-        self.broken = 0
-        self.bar_items.append(item)
-        if pitches:
-            self.notes.append(item)
-            self.part.pitches.extend(pitches)
-            self.last_pitches, self.last_tonic = pitches, self.tonic
-
-    def _pitch(self, note: Token) -> int:
-        letter = note.letter.upper()
-        if note.accidental:
-            self.accidentals[letter] = ACCIDENTALS[note.accidental]
-        alter = self.accidentals.get(letter, self.keymap.get(letter, 0))
-        return midi_pitch(letter, note.octave, alter)
+        events = self.notes_read.events
+        start = len(events)
+        self.notes_read.music(token)
+        for strike in events[start:]:
+            self.bar_strikes.append(strike)
+            if strike.sounds:
+                pitches = tuple(sound.pitch for sound in strike.sounds)
+                self.strikes.append(strike)
+                self.part.pitches.extend(pitches)
+                self.last_pitches, self.last_tonic = pitches, self.tonic
+                self.part.tonic = self.tonic
 
     def _bar(self, token: Token, tokens: list[Token], index: int) -> None:
         self._close_bar()
@@ -177,13 +157,16 @@ class PartReader:
 
     def _close_bar(self) -> None:
         """End the bar being read: record its length in meters, if it holds anything."""
-        if self.bar_items:
-            total = sum((item[0] for item in self.bar_items), Fraction(0))
+        if self.bar_strikes:
+            total = sum((strike.length for strike in self.bar_strikes), Fraction(0))
             meters = None if not self.bar_length else total / self.bar_length
             counted = self.ending is None or self.ending == self.first_ending
             self.part.bars.append((meters, counted))
             self.part.texts.append("".join(self.bar_text))
-        self.bar_items, self.bar_text, self.accidentals = [], [], {}
+            notes = ((s.length, tuple(sound.pitch for sound in s.sounds)) for s in self.bar_strikes)
+            self.part.notes.append(tuple(notes))
+        self.bar_strikes, self.bar_text = [], []
+        self.notes_read.new_bar()
 
     def _close_part(self) -> None:
         if self.part.has_music:
@@ -217,7 +200,7 @@ def count_bars(bars: list[tuple[Fraction | None, bool]]) -> int:
 
 def read_parts(body: str, meter: str, unit: str, key: str) -> PartReader:
     """Read a body under its header's ``M:``, ``L:``, ``K:``; the reader holds the result:
-    ``parts`` (`WrittenPart` list), ``notes`` ([length, pitches] each), ``last_pitches`` and
+    ``parts`` (`WrittenPart` list), ``notes`` ((length, pitches) each), ``last_pitches`` and
     ``last_tonic`` (the tonic's pitch class in force at the last note)."""
     reader = PartReader(meter, unit, key)
     reader.read(body)

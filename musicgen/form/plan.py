@@ -27,7 +27,9 @@ pitch-class histogram) expect.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from musicgen.form.cadence import Phrasing
 
 AUTO = "auto"
 DEFAULT_PATTERN, DEFAULT_BARS = "AABB", 8  # the tradition's commonest form
@@ -49,6 +51,19 @@ class Target:
     # The pattern asked for ("AABB", "ABAC"): the grammar does not read it, the sampler
     # does (a new part that came out a copy of an earlier one is drawn again).
     letters: str = ""
+    # Issue 14 (`musicgen.form.cadence`): each part's last note letter ("" free; () : only
+    # the last part's, the tonic, with a cadence), and the motifs that come back: the B
+    # part's last bar is the A part's (`rhyme`), a part's bar 5 opens as its bar 1 (`echoes`).
+    ends: tuple[str, ...] = ()
+    rhyme: bool = False
+    echoes: tuple[bool, ...] = ()
+
+    def end(self, part: int) -> str:
+        """The letter part `part` must end on ("" for any)."""
+        if self.ends:
+            return self.ends[part] if part < len(self.ends) else ""
+        last = part == len(self.repeats) - 1
+        return self.tonic if self.cadence and last else ""
 
 
 def parse_pattern(pattern: str) -> tuple[bool, ...]:
@@ -83,6 +98,8 @@ class FormPlan:
     # ((meter, ((key, tunes), ...)), ...), the corpus's keys per meter; () : the model's
     keys: tuple = ()
     draw_keys: bool = True  # fill `keys` from the run dir (off: --key any, or a K: primer)
+    # how parts end and rhyme (issue 14): the corpus's rates, filled from form.json
+    phrasing: Phrasing = field(default_factory=Phrasing)
 
     def __post_init__(self):
         if self.pattern != AUTO:
@@ -97,8 +114,17 @@ class FormPlan:
         if pattern == AUTO:
             pattern, drawn = self._draw(meter, rng)
             bars = bars or drawn
+        repeats = parse_pattern(pattern)
+        ending = self.phrasing.draw(meter, key, len(repeats), self.cadence, rng)
         return Target(
-            parse_pattern(pattern), bars or DEFAULT_BARS, self.cadence, key[:1].upper(), pattern
+            repeats,
+            bars or DEFAULT_BARS,
+            self.cadence,
+            key[:1].upper(),
+            pattern,
+            ending.letters,
+            ending.rhyme,
+            ending.echoes,
         )
 
     def _draw(self, meter: str, rng) -> tuple[str, int]:

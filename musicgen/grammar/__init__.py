@@ -22,7 +22,7 @@ The package, in reading order:
   endings, tuplets, broken rhythm, the end of the tune), as abc2midi's bar check counts.
 - `tables`: `GrammarTables`, one per vocabulary and policy, memoizing each state's mask
   and transitions, so after warm-up `feed` + `allowed_mask` are two dictionary look-ups.
-- `automaton`: `AbcGrammar`, `first_error`, `accepts`.
+- `automaton`: `AbcGrammar`, `first_error` (and `first_error_at`, its position), `accepts`.
 
 It imports `musicgen.abc` (tokens, theory, vocabulary) and `musicgen.form` (the plan),
 never TensorFlow or anything above it.
@@ -38,9 +38,12 @@ The form of issue 13 (parts, bars per part, a cadence on the tonic):
   not; no endings), the end comes only after the last part, and the last note is the
   tonic.  Random walks of the planned grammar never meet an empty mask
   (``tests/grammar/test_form_decoding.py``).  ``Policy(count_form=True)`` alone only counts.
+- issue 14: every part's last bar ends on its `Target.end` letter (`formrules`), and
+  `motifs`' per-tune `Motifs` writes the rhyme (B's last bar is A's) and the echo (bar 5
+  opens as bar 1) when the plan asks, narrowing `AbcGrammar.allowed_mask` only.
 """
 
-from musicgen.grammar.automaton import AbcGrammar, accepts, first_error
+from musicgen.grammar.automaton import AbcGrammar, accepts, first_error, first_error_at
 from musicgen.grammar.policy import LENIENT, STRICT, Policy
 from musicgen.grammar.tables import GrammarTables
 
@@ -52,4 +55,5 @@ __all__ = [
     "Policy",
     "accepts",
     "first_error",
+    "first_error_at",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 
 from musicgen.abc.vocab import EOS
 from musicgen.errors import GrammarError
+from musicgen.grammar.motifs import Motifs
 from musicgen.grammar.policy import LENIENT, STRICT, Policy
 from musicgen.grammar.state import Ended, Header, State
 from musicgen.grammar.tables import GrammarTables
@@ -32,7 +33,7 @@ class AbcGrammar:
     tune); from then on the tune follows that form.
     """
 
-    __slots__ = ("_t", "_node", "_line", "_col", "_plan", "_rng")
+    __slots__ = ("_t", "_node", "_line", "_col", "_plan", "_rng", "_motifs")
 
     def __init__(
         self,
@@ -49,14 +50,31 @@ class AbcGrammar:
         self._node = self._t.node()
         self._line, self._col = 1, 0
         self._plan, self._rng = self._t.policy.plan, rng
+        self._motifs: Motifs | None = None  # set when the plan resolves to rhymes or echoes
 
     def allowed_mask(self) -> np.ndarray:
-        """Bool array over the vocabulary: the characters that keep the tune well-formed.
+        """Bool array over the vocabulary: the characters that keep the tune well-formed
+        (only the next character of a motif being written, `Motifs`).
 
         The array is shared and read-only; it is never all-False before `done`.
         """
         node = self._node
-        return node.mask if node.mask is not None else self._t.mask(node)
+        mask = node.mask if node.mask is not None else self._t.mask(node)
+        if self._motifs is not None and self._motifs.forced:
+            return self._motif_mask(mask)
+        return mask
+
+    def _motif_mask(self, mask: np.ndarray) -> np.ndarray:
+        """`mask` cut to the motif's next character (if the automaton allows it)."""
+        ch = self._motifs.next_char()
+        only = np.zeros_like(mask)
+        if ch in self._t.chars:
+            i = self._t.chars.index(ch)
+            only[i] = mask[i]
+        if not only.any():  # cannot happen: the motif was checked whole; kept safe
+            self._motifs.forced = ""
+            return mask
+        return only
 
     def feed(self, ch: str) -> None:
         """Advance by one character; `GrammarError` if `ch` is not allowed here."""
@@ -70,6 +88,8 @@ class AbcGrammar:
             self._line, self._col = self._line + 1, 0
         else:
             self._col += 1
+        if self._motifs is not None:
+            self._motifs.feed(self._t, self._node.state, ch, nxt.state)
         self._node = nxt
 
     def _planned(self, header: Header, nxt):
@@ -84,6 +104,8 @@ class AbcGrammar:
         if header.field != 2 or state.music.form.target is not None:
             return nxt
         target = self._plan.resolve(header.meter, header.text[2:], self._rng)
+        if target.rhyme or any(target.echoes):
+            self._motifs = Motifs()
         music = replace(state.music, form=replace(state.music.form, target=target))
         return self._t.node(State(state.lexeme, music))
 
@@ -106,6 +128,7 @@ class AbcGrammar:
         """An independent grammar in the same state (e.g. after a shared primer)."""
         other = AbcGrammar(self._t, rng=self._rng)
         other._node, other._line, other._col = self._node, self._line, self._col
+        other._motifs = None if self._motifs is None else self._motifs.copy()
         return other
 
 
@@ -114,18 +137,29 @@ def _policy(lenient: bool) -> Policy:
 
 
 def first_error(text: str, *, lenient: bool = False, policy: Policy | None = None) -> str | None:
-    """The first grammar error of a canonical tune text (EOS appended if missing).
+    """The first grammar error of a canonical tune text (EOS appended if missing):
+    ``"line 4, column 13: '{': why; expected one of ..."``, or None.
 
     `policy` (default: `LENIENT` if `lenient`, else `STRICT`) says what is allowed.
     """
+    found = first_error_at(text, lenient=lenient, policy=policy)
+    return None if found is None else f"line {found[0]}, column {found[1]}: {found[2]}"
+
+
+def first_error_at(
+    text: str, *, lenient: bool = False, policy: Policy | None = None
+) -> tuple[int, int, str] | None:
+    """The first grammar error as (line, column, why), both 1-based in `text`; or None."""
     if not text.endswith(EOS):
         text += EOS
     chars = tuple(sorted(_ASCII | set(text)))
     grammar = AbcGrammar(GrammarTables.get(chars, policy or _policy(lenient)))
-    try:
-        grammar.feed_text(text)
-    except GrammarError as exc:  # raised once, at the first error
-        return str(exc)
+    for ch in text:
+        node = grammar._node
+        try:
+            grammar.feed(ch)
+        except GrammarError:  # raised once, at the first error
+            return grammar._line, grammar._col + 1, grammar._t.why(node, ch)
     return None
 
 

@@ -11,10 +11,12 @@ part's short closing bar, is not a bar of its own; the part's short closing bar 
 - the last bar of a repeated part is the other half of its pickup: notes may not overrun
   it (`limit`), so the closing ``:|`` always fits;
 - after the last part only the end (or a line break) may follow, and the end only there;
-- with a cadence, in the tune's final bar a note that is not the tonic (a rest, a tuplet)
-  must leave at least one unit length (`GAP`) of the bar, and accidentals are refused:
-  the last note is the tonic, held at least a unit (not ``F/D//C//``).  The tonic can
-  always fill what is left, so no state is a dead end.
+- with a cadence, in the last bar of every part whose `Target.end` names a letter (the
+  tune's final bar: the tonic; earlier parts: the letter drawn from the corpus's part
+  endings, issue 14) a note that is not that letter (a rest, a tuplet) must leave at
+  least one unit length (`GAP`) of the bar, and accidentals are refused: the part's last
+  note is the letter, held at least a unit (not ``F/D//C//``).  The letter can always fill
+  what is left, so no state is a dead end.
 """
 
 from __future__ import annotations
@@ -34,11 +36,17 @@ def last_bar(music: Music) -> bool:
     return target is not None and form.bars_in_part == target.bars - 1
 
 
+def end_letter(music: Music) -> str:
+    """The letter the bar being written must end on: its part's `Target.end` in the part's
+    last bar (the tune's final bar: the tonic, with a cadence), else ""."""
+    if not last_bar(music):
+        return ""
+    return music.form.target.end(music.form.parts)
+
+
 def final_bar(music: Music) -> bool:
-    """Is it the tune's last bar, where the cadence is enforced?"""
-    form = music.form
-    target = form.target
-    return last_bar(music) and target.cadence and form.parts == len(target.repeats) - 1
+    """Is it a part's last bar with a cadence (a letter to end on)?"""
+    return bool(end_letter(music))
 
 
 def done(music: Music) -> bool:
@@ -114,7 +122,7 @@ def strike(music: Music, ch: str, values: int, note_values) -> Music | None:
         return music
     if ch in ACCIDENTALS:  # keeps the tonic letter the tonic: no bar accidentals
         return None
-    tonic = ch in NOTES and ch.upper() == music.form.target.tonic
+    tonic = ch in NOTES and ch.upper() == end_letter(music)
     if tonic != music.form.tonic_note:
         music = replace(music, form=replace(music.form, tonic_note=tonic))
     return music if note_values(music) & values else None
@@ -129,8 +137,6 @@ def view(music: Music) -> tuple | Form:
         return form
     part, parts = form.parts, len(target.repeats)
     repeats = target.repeats[part : part + 2]
-    final = final_bar(music)
+    letter = end_letter(music)
     exact = limit(music) - music.bar.ticks if last_bar(music) else None
-    return (last_bar(music), form.bars_in_part == 0, part - parts, repeats, final, exact) + (
-        (target.tonic,) if final else ()
-    )
+    return (last_bar(music), form.bars_in_part == 0, part - parts, repeats, letter, exact)

@@ -22,6 +22,7 @@ class Policy:
     name: str
     # -- syntax the corpus (and so the sampler) never writes, though it is legal ABC ----
     chords: bool  # [CEG]: the bundled corpus has none
+    grace_notes: bool  # {g} {/g} {gab}: the bundled corpus has none
     ties: bool  # A-A: abc2midi fails on a tie to another pitch; the corpus hardly ties
     slurs: bool  # (AB): none in the corpus, and an unclosed one would block the end
     quoted_text: bool  # "Am" chord symbols and "^fine" annotations: the corpus has 4
@@ -44,6 +45,7 @@ class Policy:
 STRICT = Policy(
     name="strict",
     chords=False,
+    grace_notes=False,
     ties=False,
     slurs=False,
     quoted_text=False,
@@ -61,6 +63,7 @@ STRICT = Policy(
 LENIENT = Policy(
     name="lenient",
     chords=True,
+    grace_notes=True,
     ties=True,
     slurs=True,
     quoted_text=True,

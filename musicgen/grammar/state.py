@@ -24,7 +24,8 @@ TUPLET = "tuplet mark"
 SLUR = "slur start"
 ENDING = "ending number"
 TIE = "tie"
-NEEDS_NOTE = frozenset({CHORD_SYMBOL, CHORD_SYMBOL_SPACE, DECORATION, TUPLET, SLUR})
+GRACE = "grace notes"  # {g}: the note they ornament must follow
+NEEDS_NOTE = frozenset({CHORD_SYMBOL, CHORD_SYMBOL_SPACE, DECORATION, TUPLET, SLUR, GRACE})
 
 # `Section.after_repeat`: where the part stands with respect to a bare :| before it.
 NO_REPEAT = 0
@@ -104,6 +105,17 @@ class InChord:
 
 
 @dataclass(frozen=True, slots=True)
+class Grace:
+    """Inside ``{...}`` (grace notes, `Policy.grace_notes`): `count` characters so far,
+    `notes` note letters among them, `last` the last character (an accidental needs a
+    letter next).  Grace notes take no time in the bar, so their lengths are not counted."""
+
+    count: int = 0
+    notes: int = 0
+    last: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Quoted:
     """Inside ``"..."`` (a chord symbol): `count` characters so far."""
 
@@ -133,7 +145,7 @@ class Ended:
 
 Lexeme = (
     Header | Between | BarLine | Bracket | Paren | Broken | Accidental | Length | InChord
-    | Quoted | Bang | FieldLine | Ended
+    | Grace | Quoted | Bang | FieldLine | Ended
 )  # fmt: skip
 
 
@@ -192,7 +204,7 @@ class Form:
     parts: int = 0  # parts closed so far
     tonic: int | None = None  # the key's tonic, a pitch class (C = 0), from K:
     target: Target | None = None  # the planned form; None: no plan
-    tonic_note: bool = False  # (final bar, cadence) the note being written is the tonic
+    tonic_note: bool = False  # (a part's last bar) the note being written is its end letter
 
 
 @dataclass(frozen=True, slots=True)

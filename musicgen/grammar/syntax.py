@@ -20,6 +20,7 @@ from musicgen.grammar.state import (
     CHORD_SYMBOL_SPACE,
     DECORATION,
     ENDING,
+    GRACE,
     LINE_START,
     NEEDS_NOTE,
     NOTE,
@@ -35,6 +36,7 @@ from musicgen.grammar.state import (
     Broken,
     Ended,
     FieldLine,
+    Grace,
     Header,
     InChord,
     Length,
@@ -102,6 +104,8 @@ def _between(rules: Rules, lex: Between, music: Music, ch: str) -> State | Refus
             return _bar(rules, State(BarLine("", after == LINE_START), music), ch)
         if after == LINE_START and music.bar.empty and ch in "MK" and not music.form.target:
             return State(FieldLine(ch), music)
+    if ch == "{" and policy.grace_notes and after != GRACE:
+        return State(Grace(), music)
     nxt = _start(rules, music, ch)
     if after == LINE_START and type(nxt) is State and type(nxt.lexeme) is Length:
         return State(replace(nxt.lexeme, field_like=True), nxt.music)
@@ -206,6 +210,7 @@ _HANDLERS = {
     Accidental: tokens.accidental,
     Length: _length,
     InChord: tokens.in_chord,
+    Grace: tokens.grace,
     Quoted: tokens.quoted,
     Bang: tokens.bang,
     FieldLine: tokens.field_line,

@@ -19,6 +19,7 @@ from musicgen.grammar.state import (
     BAR,
     CHORD_SYMBOL,
     DECORATION,
+    GRACE,
     LINE_START,
     Accidental,
     Bang,
@@ -26,6 +27,7 @@ from musicgen.grammar.state import (
     Broken,
     Ended,
     FieldLine,
+    Grace,
     Header,
     InChord,
     Length,
@@ -199,6 +201,23 @@ def in_chord(rules: Rules, lex: InChord, music: Music, ch: str) -> State | Refus
     if (ch in NOTES or ch in ACCIDENTALS) and notes < MAX_CHORD:
         return note_start(music, ch)
     return Refusal(f"expected a note or ] inside a chord (at most {MAX_CHORD} notes)")
+
+
+def grace(rules: Rules, lex: Grace, music: Music, ch: str) -> State | Refusal:
+    """Inside ``{...}``: notes with accidentals, octave marks and lengths (an acciaccatura
+    ``{/g}`` starts with a slash), then ``}``, after which the ornamented note comes."""
+    needs_letter = lex.last in ACCIDENTALS
+    if ch == "}" and lex.notes and not needs_letter:
+        return State(Between(GRACE), music)
+    if lex.count < MAX_TEXT:
+        if ch in NOTES:
+            return State(Grace(lex.count + 1, lex.notes + 1, ch), music)
+        doubled = ch == lex.last and ch in "^_"  # ^^ and __
+        slash = ch == "/" and lex.count == 0  # {/g}
+        mark = lex.notes and not needs_letter and (ch in ",'/" or ch.isdigit())
+        if (ch in ACCIDENTALS and (not needs_letter or doubled)) or slash or mark:
+            return State(Grace(lex.count + 1, lex.notes, ch), music)
+    return Refusal("grace notes are notes (with accidentals, octave marks, lengths) in { }")
 
 
 def quoted(rules: Rules, lex: Quoted, music: Music, ch: str) -> State | Refusal:

@@ -1,10 +1,12 @@
 """The networks: one registry, and a module per architecture.
 
-- `registry`: `ModelConfig`, `Architecture` and the table of architectures; the only place
-  that names one;
-- `transformer`: a decoder-only causal Transformer;
+- `registry`: `ModelConfig` and the table of architectures; the only place that lists them;
+- `architecture`: `Architecture`, what an entry holds, and `Stepper`, the sampler's interface;
+- `lstm`: the LSTM, its one-step sampler and its entry;
+- `transformer`: a decoder-only causal Transformer and its entry; `transformer_step`: its
+  cached one-step sampler (numpy over a key/value cache);
+- `layers`: Keras layers of our own, registered for safe loading;
 - `fused_lstm`: `FusedLSTM`, an LSTM layer that trains faster on CPUs;
-- `steppers`: each architecture's one-step sampling function and its state;
 - `tfenv`: importing TensorFlow quietly, once.
 
 May import `errors` only: models know nothing of ABC, run dirs or training.

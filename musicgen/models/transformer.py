@@ -1,59 +1,69 @@
-"""A decoder-only causal Transformer over characters, beside the LSTM.
+"""A decoder-only causal Transformer over characters; its entry `TRANSFORMER`.
 
 Token embedding plus learned positions, then pre-LayerNorm blocks of causal
-``keras.layers.MultiHeadAttention`` and a GELU MLP, a final LayerNorm and Dense logits.
+self-attention (`musicgen.models.layers.CausalSelfAttention`: Keras' multi-head attention
+on its fused path, dropout on its output) and a GELU MLP, a final LayerNorm and Dense
+logits.
 The model sees at most ``config.context`` characters at once; longer texts are scored in
-sliding windows (`window_logits`) and sampled with a cache that is re-encoded from its
-last half when it fills (`musicgen.models.steppers`).
+sliding windows (`window_logits`) and sampled with a key/value cache that is re-encoded
+from its last half when it fills (`musicgen.models.transformer_step`).
 
-Every layer is a stock Keras layer except `PositionEmbedding`, which is registered as
-serializable, so run dirs load with ``safe_mode=True`` and no Lambda layers.
+Every layer is a stock Keras layer or one of `musicgen.models.layers`, registered as
+serializable, so run dirs load with ``safe_mode=True``.  Run dirs from before the
+attention layer existed hold ``MultiHeadAttention`` with the same weights, and load as
+they are.  Keras is
+imported inside the functions: the registry, and through it the CLI, imports this module
+to read the defaults.
 """
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from musicgen.errors import TrainError
+from musicgen.models.architecture import Architecture
+from musicgen.models.transformer_step import TransformerStepper
 
-@keras.saving.register_keras_serializable(package="musicgen")
-class PositionEmbedding(keras.layers.Layer):
-    """Add a learned vector per position 0..T-1 to (B, T, D) inputs (T <= `length`)."""
+if TYPE_CHECKING:
+    from musicgen.models.registry import ModelConfig
+    from musicgen.run.config import TrainConfig
 
-    def __init__(self, length: int, **kwargs):
-        super().__init__(**kwargs)
-        self.length = length
 
-    def build(self, input_shape):
-        self.positions = self.add_weight(
-            name="positions",
-            shape=(self.length, input_shape[-1]),
-            initializer=keras.initializers.RandomNormal(stddev=0.02),
+def check_transformer(config: ModelConfig, train: TrainConfig | None = None) -> None:
+    """Refuse settings the Transformer cannot build (its heads split its width evenly) or
+    train with (a window longer than its context has no position for its tail)."""
+    if config.units % config.heads:
+        raise TrainError(
+            f"units {config.units} must be a multiple of heads {config.heads} "
+            "(each attention head takes an equal share of the width)"
+        )
+    if train is not None and train.seq_len > config.context:
+        raise TrainError(
+            f"seq_len {train.seq_len} is longer than context {config.context}: "
+            "the Transformer attends over at most its context"
         )
 
-    def call(self, x):
-        steps = keras.ops.shape(x)[1]
-        return x + keras.ops.expand_dims(self.positions[:steps], 0)  # (B, T, D)
 
-    def get_config(self):
-        return {**super().get_config(), "length": self.length}
+def build_transformer(config: ModelConfig, *, fused: bool = False):
+    """Training model: (B, T) int ids, T <= context -> (B, T, vocab) logits.
 
+    `fused` is the LSTM's CPU kernel; attention has nothing to fuse."""
+    import keras
 
-def build_transformer(config) -> keras.Model:
-    """Training model: (B, T) int ids, T <= context -> (B, T, vocab) logits."""
+    from musicgen.models.layers import CausalSelfAttention, PositionEmbedding
+
+    check_transformer(config)
     width, rate = config.units, config.dropout
-    if width % config.heads:
-        from musicgen.errors import TrainError
-
-        raise TrainError(f"--units {width} must be a multiple of --heads {config.heads}")
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(config.vocab_size, width, name="embedding")(ids)
     x = PositionEmbedding(config.context, name="positions")(x)
     x = keras.layers.Dropout(rate, name="dropout_in")(x)
     for i in range(config.layers):
         h = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block_{i}_ln1")(x)
-        h = keras.layers.MultiHeadAttention(
-            config.heads, width // config.heads, dropout=rate, name=f"block_{i}_attention"
+        h = CausalSelfAttention(
+            config.heads, width // config.heads, rate=rate, name=f"block_{i}_attention"
         )(h, h, use_causal_mask=True)
         x = keras.layers.Add(name=f"block_{i}_add1")(
             [x, keras.layers.Dropout(rate, name=f"block_{i}_drop1")(h)]
@@ -65,11 +75,12 @@ def build_transformer(config) -> keras.Model:
             [x, keras.layers.Dropout(rate, name=f"block_{i}_drop2")(h)]
         )
     x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")(x)
-    logits = keras.layers.Dense(config.vocab_size, name="logits")(x)  # (B, T, vocab)
-    return keras.Model(ids, logits, name="musicgen_transformer")
+    # float32 logits (and so loss) under bfloat16 mixed precision too
+    logits = keras.layers.Dense(config.vocab_size, name="logits", dtype="float32")(x)
+    return keras.Model(ids, logits, name="musicgen_transformer")  # (B, T, vocab)
 
 
-def check_transformer_layers(model, config) -> list[tuple[str, str, object]]:
+def check_transformer_layers(model, config: ModelConfig) -> list[tuple[str, str, object]]:
     """(layer name, attribute, expected value) triples a loaded model must match."""
     return [
         ("embedding", "input_dim", config.vocab_size),
@@ -103,3 +114,57 @@ def window_logits(model, inputs: np.ndarray, context: int) -> np.ndarray:
         if start + context >= steps:
             return out
         start += half
+
+
+def step_memory(config: ModelConfig, train: TrainConfig) -> int:
+    """A generous estimate of one training step's memory, in bytes (float32): activations
+    ~24 x width per block and character plus attention over the window, the logits and
+    their softmax, and the weights four times (values, gradients, two Adam moments)."""
+    chars = train.batch_size * train.seq_len
+    attention = 4 * config.heads * train.seq_len
+    per_char = config.layers * (24 * config.units + attention)
+    weights = 12 * config.layers * config.units**2
+    return 4 * (chars * (per_char + 3 * config.vocab_size) + 4 * weights)
+
+
+def train_flops(config: ModelConfig) -> float:
+    """Matrix-multiply FLOPs to train on one character: projections and MLP (24 D^2 a
+    block), attention over the whole window (4 T D: the mask does not skip work), logits."""
+    width, context = config.units, config.context
+    per_block = 24 * width * width + 4 * context * width
+    return 3.0 * (config.layers * per_block + 2 * width * config.vocab_size)
+
+
+def _logits(model, config: ModelConfig, inputs: np.ndarray) -> np.ndarray:
+    return window_logits(model, inputs, config.context)
+
+
+# The trial in issue 12: 3 x 128, 4 heads, 0.64M parameters, 10 CPU-minutes.
+TRANSFORMER = Architecture(
+    name="transformer",
+    model_defaults={
+        "units": 128,  # the width: embedding, attention and residual stream
+        "layers": 3,
+        "dropout": 0.1,  # attention overfits less than the LSTM at this size
+        "heads": 4,
+        "context": 384,  # longest window; ~95% of tunes fit whole
+        # Not read (the width is units); what every Transformer run dir has stored.
+        "embedding_dim": 64,
+    },
+    reads=("units", "layers", "dropout", "heads", "context"),
+    train_defaults={
+        "batch_size": 12,  # many small steps beat few big ones at this budget
+        "seq_len": 384,  # = context: a whole tune per window
+        "learning_rate": 3e-3,
+        "optimizer": "adamw",
+        "weight_decay": 0.05,
+        "warmup_steps": 100,  # attention diverges at full rate from random weights
+    },
+    build=build_transformer,
+    stepper=TransformerStepper,
+    layer_checks=check_transformer_layers,
+    logits=_logits,
+    check=check_transformer,
+    step_memory=step_memory,
+    train_flops=train_flops,
+)

@@ -3,8 +3,9 @@
 
 A tune body becomes a flat list, in written order, of `Strike` (a note, a chord, a grace
 note, or a rest when it has no sounds), bar lines (the strings below), `Ending` marks,
-`Part` labels and `Meter` changes.  Lengths are `Fraction` quarter notes, so triplets stay
-exact.
+`Part` labels, `Meter` changes, guitar chords (`musicgen.playback.gchords.GuitarChord`)
+and accompaniment commands (`musicgen.playback.directives.BackingChange`).  Lengths are
+`Fraction` quarter notes, so triplets stay exact.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class Written:
     """A tune as written: header values and the events of its body."""
 
     title: str
-    events: list  # Strike | Ending | Meter | Part | BAR ... BOTH
+    events: list  # Strike | Ending | Meter | Part | GuitarChord | BackingChange | BAR ... BOTH
     meter: tuple[int, int] | None  # the header's M: (None: free meter)
     sharps: int  # the header's K: as sharps (negative: flats)
     tempo: float | None  # the header's Q: in quarter notes per minute

@@ -9,18 +9,24 @@ copy from abc2midi 4.84 (store.c ``tiefix``/``expand_ornaments``, genmidi.c):
 - trills and rolls are played out after ties are joined, so a tied trill trills on
   (`musicgen.playback.ornaments.play_ornament`);
 - the notes of a chord are struck `STRUM` apart (abc2midi's default note delay, 10 ticks
-  of 480) and all end together; a note a tie holds on is not counted (its TNOTE).
+  of 480) and all end together; a note a tie holds on is not counted (its TNOTE);
+- guitar chords, bar lines, meter changes and accompaniment commands met in playing order
+  are handed, with their times, to `musicgen.playback.accompany`, which plays the bass
+  and chord parts, if the tune names at least one chord abc2midi knows.
 `Performance` is pure data; `musicgen.render.midi` writes it out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from musicgen.playback.accompany import Backing, accompany
+from musicgen.playback.directives import BackingChange
 from musicgen.playback.events import DOUBLE, START, STRUM, Ending, Meter, Sound, Strike, Written
+from musicgen.playback.gchords import GuitarChord
 from musicgen.playback.ornaments import play_ornament
-from musicgen.playback.repeats import place_repeats, play_order
+from musicgen.playback.repeats import RepeatMark, place_repeats, play_order
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Performance:
     meters: list[tuple[Fraction, int, int]]  # onset, numerator, denominator (first at 0)
     sharps: int  # key signature of the header, for MIDI's key meta message
     tempo: float | None  # quarter notes per minute from Q:, if the tune says
+    backing: Backing = field(default_factory=Backing)  # guitar-chord bass and chords
 
 
 def perform(written: Written) -> Performance:
@@ -49,7 +56,8 @@ def perform(written: Written) -> Performance:
     now = Fraction(0)
     pickup = _first_bar(events) < bar_length
     bar_start = None if pickup else Fraction(0)
-    for event in play_order(events, written.title, written.parts):
+    cues: list = []  # (time, cue) for the accompaniment
+    for event in play_order(events, written.title, written.parts, marks=True):
         if isinstance(event, Strike):
             struck = 0  # chord notes struck so far (a held note is not: abc2midi's TNOTE)
             for sound in event.sounds:
@@ -67,14 +75,20 @@ def perform(written: Written) -> Performance:
                 delay = STRUM * (struck - 1)
                 notes.append((sound.pitch, now + delay, sound.length - delay, now == bar_start))
             now += event.length
+        elif isinstance(event, (str, GuitarChord, BackingChange, RepeatMark)):
+            cues.append((now, event))
+            if isinstance(event, str) and (now or not pickup):
+                bar_start = now
         elif isinstance(event, Meter):
+            cues.append((now, event))
             if (event.numerator, event.denominator) != meters[-1][1:]:
                 if meters[-1][0] == now:
                     meters.pop()  # two meters at one moment: the later one holds
                 meters.append((now, event.numerator, event.denominator))
-        elif isinstance(event, str) and (now or not pickup):
-            bar_start = now
-    return Performance(written.title, notes, meters, written.sharps, written.tempo)
+    backing = Backing()
+    if any(isinstance(event, GuitarChord) and event.known for event in written.events):
+        backing = accompany(cues, now, written.meter)  # abc2midi: no known chord, no track
+    return Performance(written.title, notes, meters, written.sharps, written.tempo, backing)
 
 
 def join_ties(events: list) -> list:

@@ -28,10 +28,11 @@ departs from it:
   makes grace notes 1/n of their written length; a ``P:`` in the body counts only when
   the header has a ``P:`` order.
 Music written on an ``M:`` or ``L:`` line of the body (``M:3/4 ABc|``, not ABC) is
-dropped and the field kept, as abc2midi does.  Not sounded: guitar chords and
-annotations in quotes (abc2midi plays guitar chords on a channel of their own, which the
-melody never shares; we leave them out), lyrics, voices after the first (``V:``) and
-voice overlays (``&``).
+dropped and the field kept, as abc2midi does.  Guitar chords in quotes (``"Am"``) become
+`musicgen.playback.gchords.GuitarChord` events where they stand, and the ``%%MIDI`` lines
+for the accompaniment `BackingChange` events; `musicgen.playback.accompany` plays them on
+channels of their own.  Not sounded: annotations in quotes (``"^fine"``), lyrics, voices
+after the first (``V:``) and voice overlays (``&``).
 """
 
 from __future__ import annotations
@@ -130,8 +131,7 @@ class _Reader:
                     break  # a blank line ends the tune
                 blank = True
                 continue
-            if kind != "space":
-                blank = False
+            blank = blank and kind == "space"
             if kind == "field":
                 if token.name == "X":
                     break
@@ -155,6 +155,8 @@ class _Reader:
                 continue
             elif kind in ("note", "chord", "rest"):
                 out.music(token)
+            elif kind in ("gchord", "annotation"):
+                out.gchord(token.value)
             elif kind == "decoration":
                 following = tokens[index + 1] if index + 1 < len(tokens) else None
                 out.decorate(token, following is not None and _follows(token, following))

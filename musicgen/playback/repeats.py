@@ -16,8 +16,23 @@ abc2midi 4.84 (genmidi.c ``writetrack``, store.c ``fixreps``, ``scan_for_missing
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from musicgen.errors import MidiError
 from musicgen.playback.events import BAR, BOTH, DOUBLE, END, START, Ending, Part
+
+# What `play_order` yields after a repeat sign when asked (`marks`): the place a repeat
+# goes back to was saved here, or the play went back to it (abc2midi's save_state and
+# restore_state, which also restore its count of bars: `musicgen.playback.accompany`).
+SAVED, JUMPED = "saved", "jumped"
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatMark:
+    """`SAVED` or `JUMPED`, yielded right after the repeat sign that did it."""
+
+    kind: str
+
 
 MAX_PASSES = 64  # events played per event written, at most: a guard against endless repeats
 
@@ -112,9 +127,11 @@ def _make_start(events: list, index: int) -> None:
         events[index] = BOTH
 
 
-def play_order(events: list, title: str, parts: str | None = None):
+def play_order(events: list, title: str, parts: str | None = None, marks: bool = False):
     """Yield the events in the order played: abc2midi's pass counting over the repeats,
-    and its jumps from part to part when the header gives an order (`parts`)."""
+    and its jumps from part to part when the header gives an order (`parts`).  With
+    `marks`, a `RepeatMark` follows each repeat sign that saves or goes back."""
+    saving, jumping = (RepeatMark(SAVED), RepeatMark(JUMPED)) if marks else (None, None)
     labels = {e.label: i for i, e in enumerate(events) if isinstance(e, Part)}
     index, passes, most, expect, saved, part = 0, 1, 2, False, 0, -1
     budget = MAX_PASSES * (len(events) + 16)
@@ -124,6 +141,7 @@ def play_order(events: list, title: str, parts: str | None = None):
             raise MidiError(f"tune {title!r}: the repeats never end")
         event = events[index]
         yield event
+        mark = None
         if isinstance(event, Part) and parts is not None:
             part += 1
             while part < len(parts) and parts[part] not in labels:
@@ -133,21 +151,27 @@ def play_order(events: list, title: str, parts: str | None = None):
             index = labels[parts[part]]
         elif event == START:
             saved, expect, passes, most = index, True, 1, 2
+            mark = saving
         elif event == END:
             if (passes == 1 and expect) or 1 < passes < most:
                 index, passes, expect = saved, passes + 1, False
+                mark = jumping
         elif event == BOTH:
             if passes > 1 or not expect:
                 most = 2 if passes > 1 else most
                 saved, expect, passes = index, True, 1
+                mark = saving
             else:
                 index, passes = saved, passes + 1
+                mark = jumping
         elif isinstance(event, Ending):
             this_pass = passes if expect or passes > 1 else 1
             if this_pass in event.passes:
                 most = passes + 1 if most < 4 else most
             else:
                 index = _skip_ending(events, index)
+        if mark is not None:
+            yield mark
         index += 1
 
 

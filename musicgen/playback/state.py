@@ -1,19 +1,22 @@
 """The note-level state of reading a tune: key, unit, open chord, tuplet, broken rhythm.
 
 `musicgen.playback.reader` hands each note, chord, rest and decoration token to a `Writer`; what
-each decoration does comes from `musicgen.playback.ornaments`; the abc2midi rules:
-`musicgen.playback.reader`.
+each decoration does comes from `musicgen.playback.ornaments`, what ``%%MIDI`` lines change from
+`musicgen.playback.directives`; the abc2midi rules: `musicgen.playback.reader`.  The form
+analysis (`musicgen.form.parts`) reads its notes' pitches and lengths through a `Writer` too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 
 from musicgen.abc.lexer import Token
 from musicgen.abc.theory import ACCIDENTALS, ending_passes, key_signature, midi_pitch, tuplet_q
 from musicgen.playback import ornaments
+from musicgen.playback.directives import MidiSettings, read_backing, read_directive
 from musicgen.playback.events import STRUM, Ending, Meter, Ornament, Sound, Strike
+from musicgen.playback.gchords import read_gchord
 from musicgen.playback.ornaments import CUT, FERMATA, ROLL, STACCATO, TRILL
 
 _HALF = Fraction(1, 2)
@@ -84,6 +87,10 @@ class Timeline:
         self.tuplet_left = r
         self.tuplet_factor = Fraction(q or tuplet_q(p, compound), p)
 
+    def new_bar(self) -> None:
+        """The accidentals written in a bar end with it."""
+        self.in_bar = {}
+
     def broken_rhythm(self, marks: int) -> None:
         """``>`` dots the note before and halves the one after (``>>``: 7:1); ``<`` the reverse."""
         if self.last is None:
@@ -95,7 +102,7 @@ class Timeline:
         self.events.append(kind)
         if ending:
             self.events.append(Ending(ending_passes(ending)))
-        self.in_bar = {}
+        self.new_bar()
         self.music_seen = True
 
 
@@ -113,8 +120,22 @@ class Writer(Timeline):
         self.midi = MidiSettings()
 
     def directive(self, value: str) -> None:
-        """A ``%%`` line: the ``%%MIDI`` ones that change the melody take effect."""
+        """A ``%%`` line: the ``%%MIDI`` ones that change the melody take effect; those
+        for the accompaniment become events, to act where they stand in playing order."""
         self.midi = read_directive(self.midi, value)
+        change = read_backing(value)
+        if change is not None:
+            self.events.append(change)
+
+    def gchord(self, text: str) -> None:
+        """A quoted string: the guitar chords it names become events at this point
+        (transposed as the notes are); annotations and other text add none."""
+        shift = self.midi.transpose
+        for chord in read_gchord(text):
+            if shift:
+                bass = None if chord.bass is None else chord.bass + shift
+                chord = replace(chord, root=chord.root + shift, bass=bass)
+            self.events.append(chord)
 
     def meter(self, meter: tuple[int, int] | None, header: bool) -> None:
         if meter is not None:
@@ -257,45 +278,7 @@ class Writer(Timeline):
         self.events = ornaments.apply_graces(self.events, self.midi.grace_divider)
 
 
-@dataclass(frozen=True)
-class MidiSettings:
-    """What ``%%MIDI`` lines have set so far, of what changes the melody."""
-
-    transpose: int = 0  # %%MIDI transpose / rtranspose: semitones added to every note
-    grace_divider: int = ornaments.GRACE_DIVIDER  # %%MIDI gracedivider (or grace a/b)
-    fermata_fixed: bool = False  # %%MIDI fermatafixed: a fermata adds one unit, not doubles
-
-
-def read_directive(settings: MidiSettings, value: str) -> MidiSettings:
-    """`settings` after the ``%%`` line `value` (``MIDI transpose 2``, ``MIDI gracedivider
-    3``, ``MIDI fermatafixed``); any other line leaves them as they are."""
-    words = value.split()
-    if len(words) < 2 or words[0] != "MIDI":
-        return settings
-    command, args = words[1], words[2:]
-    number = _integer(args[0]) if args else None
-    if command in ("transpose", "rtranspose") and number is not None:
-        base = settings.transpose if command == "rtranspose" else 0
-        return replace(settings, transpose=base + number)
-    if command == "gracedivider" and number is not None and number >= 2:
-        return replace(settings, grace_divider=number)
-    if command == "grace" and args and "/" in args[0]:
-        denominator = _integer(args[0].partition("/")[2])
-        divider = denominator if denominator and denominator >= 2 else settings.grace_divider
-        return replace(settings, grace_divider=divider)
-    if command in ("fermatafixed", "fermataproportional"):
-        return replace(settings, fermata_fixed=command == "fermatafixed")
-    return settings
-
-
 def _scale(strike: Strike, factor: Fraction) -> None:
     strike.length *= factor
     for sound in strike.sounds:
         sound.length *= factor
-
-
-def _integer(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None

@@ -9,8 +9,11 @@ decorations from the table in `musicgen.playback.ornaments`) and
 parts, trills, timing) take a few milliseconds a tune, and follow abcMIDI's abc2midi, the
 reference ABC player: tests/render/test_fidelity.py and tests/fidelity_sweep.py check that the
 melody we write is note for note the melody plain abc2midi writes, grace notes, fermatas,
-trills, rolls and chords included.  Guitar chords are not played: abc2midi puts them on a
-channel of their own, which never touches the melody; we write the melody only.
+trills, rolls and chords included.  Guitar chords (``"Am"``) are played as abc2midi plays
+them (`musicgen.playback.accompany`): a third track, after the melody's, holds the bass
+on channel 1 and the chords on channel 2, the channels abc2midi gives them, with no
+program change unless ``%%MIDI bassprog`` / ``chordprog`` sets one (General MIDI's
+default, piano, as abc2midi leaves it).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 import mido
 
 from musicgen.errors import MidiError
+from musicgen.playback.accompany import BASS, CHORD, Backing
 from musicgen.playback.perform import perform
 from musicgen.playback.reader import read_tune
 
@@ -29,6 +33,7 @@ TICKS_PER_BEAT = 480  # divisible by 3 and 16, so triplets and 1/32 notes land o
 VELOCITY = 80  # mezzo-forte, the same as abc2midi's unstressed notes
 ACCENT = 15  # added on each downbeat: audible lift without a thump
 CHANNEL = 0
+BACKING_CHANNELS = {BASS: 1, CHORD: 2}  # abc2midi: the first two channels after the melody's
 DRUM_CHANNEL = 9  # General MIDI percussion; never melody, so read_notes skips it
 MAX_TICKS = 0x0FFFFFFF  # the largest time a MIDI file can state between two events
 # Major key per number of sharps (negative: flats), for the key_signature meta message.
@@ -43,8 +48,9 @@ def tune_to_midi(abc: str, *, program: int = 40, tempo_bpm: float | None = None)
     (see `musicgen.playback.reader` and `musicgen.playback.ornaments`).  The tempo is `tempo_bpm`
     (quarter notes per minute) if given, else the tune's ``Q:`` field, else `default_bpm`
     for its meter.  `program` is the General MIDI instrument, 0-based (40 = violin).
-    Returns a type-1 file: a conductor track (tempo, meter, key) and one melody track on
-    channel 0.  Raises `MidiError` if the tune has no ``K:`` line or no notes.
+    Returns a type-1 file: a conductor track (tempo, meter, key), one melody track on
+    channel 0 and, if the tune has guitar chords, an accompaniment track (bass on channel
+    1, chords on channel 2).  Raises `MidiError` if the tune has no ``K:`` line or no notes.
     """
     if not 0 <= program <= 127:
         raise MidiError(f"program {program} is not a General MIDI program (0..127)")
@@ -63,7 +69,10 @@ def tune_to_midi(abc: str, *, program: int = 40, tempo_bpm: float | None = None)
                 "is outside MIDI's range (0..127)"
             )
     bpm = tempo_bpm or played.tempo or default_bpm(*played.meters[0][1:])
-    return _build(played.title, played.notes, played.meters, played.sharps, bpm, program)
+    midi = _build(played.title, played.notes, played.meters, played.sharps, bpm, program)
+    if played.backing.notes:
+        midi.tracks.append(_backing_track(played.backing))
+    return midi
 
 
 def default_bpm(numerator: int, denominator: int) -> float:
@@ -129,14 +138,38 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _ticks(quarters: Fraction) -> int:
+    """round(quarters * TICKS_PER_BEAT), halves up, in integers: Fraction math is slow."""
+    twice = 2 * quarters.numerator * TICKS_PER_BEAT
+    return (twice + quarters.denominator) // (2 * quarters.denominator)
+
+
+def _backing_track(backing: Backing) -> mido.MidiTrack:
+    """The guitar-chord accompaniment: bass and chord notes on their own channels."""
+    events = [
+        (
+            _ticks(time),
+            0,
+            mido.Message("program_change", channel=BACKING_CHANNELS[part], program=program),
+        )
+        for time, part, program in backing.programs
+        if 0 <= program <= 127
+    ]
+    for pitch, onset, duration, velocity, part in backing.notes:
+        channel = BACKING_CHANNELS[part]
+        start = _ticks(onset)
+        on = mido.Message(
+            "note_on", channel=channel, note=pitch, velocity=min(max(velocity, 1), 127)
+        )
+        off = mido.Message("note_off", channel=channel, note=pitch, velocity=0)
+        events += [(start, 2, on), (max(start + 1, start + _ticks(duration)), 1, off)]
+    return _track([(0, 0, mido.MetaMessage("track_name", name="accompaniment")), *events])
+
+
 def _build(title, notes, meters, sharps, bpm, program) -> mido.MidiFile:
     """Lay the notes out as a type-1 MIDI file: conductor track plus one melody track."""
 
-    def ticks(quarters: Fraction) -> int:
-        # round(quarters * TICKS_PER_BEAT), halves up, in integers: Fraction math is slow
-        twice = 2 * quarters.numerator * TICKS_PER_BEAT
-        return (twice + quarters.denominator) // (2 * quarters.denominator)
-
+    ticks = _ticks
     conductor = [
         (0, 0, mido.MetaMessage("track_name", name=title)),
         (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))),

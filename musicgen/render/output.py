@@ -62,21 +62,25 @@ def check_formats(formats) -> None:
         require_abcm2ps()
 
 
-def prepare_out_dir(out: Path, force: bool) -> None:
-    """Create `out`; refuse if it already holds tune files, unless `force` (then clear them)."""
+def prepare_out_dir(out: Path, force: bool, append: bool = False) -> int:
+    """Create `out`; refuse if it already holds tune files, unless `force` (then clear them)
+    or `append` (then keep them).  Returns the highest tune number left there (0: none), so
+    an appending caller numbers its tunes after it and overwrites nothing."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
     existing = sorted(p.name for p in out.iterdir() if _OURS.match(p.name)) if out.exists() else []
-    if existing and not force:
+    if existing and not force and not append:
         shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
         raise OutputError(f"{out} already holds tunes ({shown}); use --force to replace them")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for name in existing:
+        for name in existing if force else ():
             (out / name).unlink()
     except OSError as exc:
         raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    numbers = [int(name.split("-", 1)[0]) for name in existing if name[0].isdigit()]
+    return 0 if force else max(numbers, default=0)
 
 
 @dataclass

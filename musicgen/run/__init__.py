@@ -6,5 +6,6 @@
 - `resume`: the resume point, and cleaning up after a kill;
 - `history`: ``history.csv``; `plot`: ``loss.png``.
 
-May import `musicgen.abc`, `musicgen.models`, `files` and `errors`.
+May import `musicgen.abc`, `musicgen.form` (the name of ``form.json``), `musicgen.models`,
+`files` and `errors`.
 """

@@ -9,6 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from musicgen.abc.transpose import DEFAULT_SHIFTS
+from musicgen.errors import MusicgenError, TrainError
+
+# The values a TrainConfig's named choices may take.
+SCHEDULES = ("cosine", "constant")
+OPTIMIZERS = ("adam", "adamw")
+WINDOWS = ("stream", "tunes")
+PRECISIONS = ("float32", "bfloat16")  # "auto" is resolved before a config is built
 # What a run dir written before an option existed trained with, where that differs from
 # today's default (a missing key must not turn into a setting it never had).
 _BEFORE_OPTION = {"windows": "stream", "transpose": 0}
@@ -16,7 +24,13 @@ _BEFORE_OPTION = {"windows": "stream", "transpose": 0}
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train.  Stored in config.json; a resumed run must ask for the same."""
+    """How to train.  Stored in config.json; a resumed run must ask for the same.
+
+    The defaults are the LSTM's (the only architecture when they were chosen), so old run
+    dirs read back as what they ran; `musicgen train` starts from its architecture's own
+    (`musicgen.training.presets.configs_for`).  Built, it checks itself: a bad value
+    raises `TrainError` naming the field, the value and what it may be.
+    """
 
     epochs: int = 40  # upper bound: `make checkpoint` stops at its 15-minute budget first
     batch_size: int = 32  # 4k characters a step: enough steps per epoch on a small corpus
@@ -36,6 +50,11 @@ class TrainConfig:
     # Shuffle the training tunes' order in the stream (seeded), so a window that runs past
     # its tune's end never meets a transposed copy of that tune: attention learns to copy.
     shuffle_tunes: bool = False  # off: 1.364 vs 1.282 held out with it (docs/training.md)
+    # The number format of the maths (musicgen.training.precision); weights stay float32.
+    precision: str = "float32"  # what every run before the option computed in
+
+    def __post_init__(self):
+        _check_train(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,9 +62,61 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         """From config.json's ``train`` object: unknown keys (the lab's recipe) are ignored,
-        and a key missing from an older run dir means what that run did."""
+        and a key missing from an older run dir means what that run did.  A bad value is a
+        `ValueError` (a bad file)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{**_BEFORE_OPTION, **{k: v for k, v in data.items() if k in known}})
+        try:
+            return cls(**{**_BEFORE_OPTION, **{k: v for k, v in data.items() if k in known}})
+        except MusicgenError as exc:
+            raise ValueError(str(exc)) from None
+
+
+# (field, least value, whether the least is allowed)
+_LEAST = (
+    ("epochs", 0, True),  # 0 trains nothing (a resume compares settings with epochs 0)
+    ("batch_size", 1, True),
+    ("seq_len", 2, True),
+    ("learning_rate", 0, False),
+    ("clipnorm", 0, False),
+    ("min_lr", 0, True),
+    ("weight_decay", 0, True),
+    ("warmup_steps", 0, True),
+)
+
+
+def _check_train(config: TrainConfig) -> None:
+    """Raise `TrainError` for the first setting of `config` that cannot train."""
+    choices = (
+        ("schedule", SCHEDULES),
+        ("optimizer", OPTIMIZERS),
+        ("windows", WINDOWS),
+        ("precision", PRECISIONS),
+    )
+    for name, allowed in choices:
+        value = getattr(config, name)
+        if value not in allowed:
+            raise TrainError(f"{name} {value!r} is not one of {', '.join(allowed)}")
+    for name, least, inclusive in _LEAST:
+        value = getattr(config, name)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise TrainError(f"{name} must be a number, got {value!r}")
+        if value < least or (value == least and not inclusive):
+            raise TrainError(f"{name} must be {'>=' if inclusive else '>'} {least}, got {value!r}")
+    for name in ("val_fraction", "test_fraction"):
+        if not 0 <= getattr(config, name) < 1:
+            raise TrainError(f"{name} must be in [0, 1), got {getattr(config, name)!r}")
+    if config.val_fraction + config.test_fraction >= 1:
+        raise TrainError(
+            f"val_fraction {config.val_fraction} + test_fraction {config.test_fraction} "
+            "leave no tunes to train on (their sum must be < 1)"
+        )
+    if not 0 <= config.transpose <= len(DEFAULT_SHIFTS):
+        raise TrainError(f"transpose must be 0..{len(DEFAULT_SHIFTS)}, got {config.transpose!r}")
+    if config.weight_decay and config.optimizer != "adamw":
+        raise TrainError(
+            f"weight_decay {config.weight_decay} needs optimizer 'adamw' "
+            f"({config.optimizer!r} has none)"
+        )
 
 
 @dataclass(frozen=True)

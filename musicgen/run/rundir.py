@@ -26,16 +26,16 @@ from musicgen import __version__
 from musicgen.abc.vocab import Vocab
 from musicgen.errors import OutputError, RunDirError, VocabError
 from musicgen.files import atomic_write, make_dir, reason, write_text
+from musicgen.form.stats import FORM_FILE
 from musicgen.models.registry import ModelConfig
 from musicgen.run.config import TrainConfig
-from musicgen.run.history import HISTORY_FILE, read_history, write_history  # noqa: F401
+from musicgen.run.history import HISTORY_FILE
+from musicgen.run.plot import PLOT_FILE
+from musicgen.run.split import SPLIT_FILE
 
 CONFIG_FORMAT = 1
 MODEL_FILE, CONFIG_FILE, VOCAB_FILE = "model.keras", "config.json", "vocab.json"
-PLOT_FILE = "loss.png"  # drawn by musicgen.run.plot
 RESUME_DIR = "resume"
-SPLIT_FILE = "split.json"  # written by musicgen.run.split
-FORM_FILE = "form.json"  # written by musicgen.form.stats
 RUN_FILES = (MODEL_FILE, CONFIG_FILE, VOCAB_FILE, HISTORY_FILE, PLOT_FILE, SPLIT_FILE, FORM_FILE)
 
 
@@ -143,7 +143,7 @@ def load_run(run_dir: str | Path) -> Run:
     if not path.is_file():
         raise RunDirError(f"{path}: missing (training has not finished an epoch yet?)")
     check_archive(path)
-    import musicgen.models.transformer  # noqa: F401  (registers its layer for safe loading)
+    import musicgen.models.layers  # noqa: F401  (registers its layer for safe loading)
 
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)

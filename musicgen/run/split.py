@@ -4,10 +4,14 @@ The corpus is shuffled once with the run's seed: the first tunes of that order a
 validation set (they pick each epoch's ``model.keras`` and the defaults), the next ones the
 test set (never used for any choice), the rest train.  Adding a test fraction leaves the
 validation tunes as they were.  ``split.json`` in the run directory records a fingerprint
-of the corpus (files, and a hash of every tune in order) and the tune ids (0-based corpus
-positions) of each split, so a resume or ``evaluate --held-out`` on another corpus is
-refused with a line that says what differs.  Run directories from before this file have
-no record: their split is recomputed from the config, as it always was.
+of the corpus (its tune count and a hash of every tune's canonical text, in order: the
+tunes, never the paths they were read from, so a copy of the file or another spelling of
+its path is the same corpus) and the tune ids (0-based corpus positions) of each split.
+A resume on another corpus is refused with a line that says what differs; ``evaluate
+--held-out`` accepts the corpus or any tunes of the split asked for, and refuses a tune the
+run trained on.  A run directory without ``split.json`` (from before it existed) cannot
+say which tunes it held out: ``python -m musicgen.evaluation.resplit RUN CORPUS...``
+rebuilds the record where the run's ``form.json`` proves the split.
 """
 
 from __future__ import annotations
@@ -57,11 +61,14 @@ def _count(n: int, fraction: float, most: int) -> int:
     return min(most, max(1, round(n * fraction)))
 
 
+def tune_hash(tune: Tune) -> str:
+    """A short hash of the tune's canonical text (``Tune.text()``): what the model learns."""
+    return hashlib.sha1(tune.text().encode()).hexdigest()[:10]
+
+
 def fingerprint(tunes: Sequence[Tune]) -> dict:
-    """The corpus's files in order, its tune count and a short hash of each tune's text."""
-    files = list(dict.fromkeys(t.source for t in tunes))
-    hashes = [hashlib.sha1(t.text().encode()).hexdigest()[:10] for t in tunes]
-    return {"files": files, "tunes": len(tunes), "tune_hashes": hashes}
+    """The corpus's tune count and a hash of each tune's text, in order (no paths)."""
+    return {"tunes": len(tunes), "tune_hashes": [tune_hash(t) for t in tunes]}
 
 
 def record(tunes: Sequence[Tune], ids: dict) -> dict:
@@ -70,15 +77,20 @@ def record(tunes: Sequence[Tune], ids: dict) -> dict:
 
 
 def difference(old: dict, new: dict) -> str | None:
-    """How corpus fingerprint `new` differs from `old`, in a few words; None if equal."""
-    if old["files"] != new["files"]:
-        return f"files {', '.join(new['files'])} vs {', '.join(old['files'])} in the run"
+    """How corpus fingerprint `new` differs from `old`, in a few words; None if equal.
+
+    Only the tunes count: a ``files`` entry (written before) is ignored.
+    """
     if old["tunes"] != new["tunes"]:
-        return f"{new['tunes']} tunes vs {old['tunes']} in the run"
+        return f"{_tunes(new['tunes'])} vs {old['tunes']} in the run"
     for i, (a, b) in enumerate(zip(old["tune_hashes"], new["tune_hashes"], strict=True)):
         if a != b:
             return f"tune {i} (0-based, in corpus order) has other text"
     return None
+
+
+def _tunes(n: int) -> str:
+    return f"{n} tune{'s' * (n != 1)}"
 
 
 def read(run_dir: str | Path) -> dict | None:
@@ -91,10 +103,10 @@ def read(run_dir: str | Path) -> dict | None:
         fp = data["corpus"]
         if (
             not all(isinstance(data[k], list) for k in SPLITS)
-            or len(fp["tune_hashes"]) != (fp["tunes"])
+            or not isinstance(fp["tune_hashes"], list)
+            or len(fp["tune_hashes"]) != fp["tunes"]
         ):
             raise ValueError("malformed")
-        fp["files"]  # noqa: B018 - must exist
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise RunDirError(f"{path}: unreadable split record ({exc})") from None
     return data
@@ -112,6 +124,49 @@ def check(run_dir: str | Path, tunes: Sequence[Tune], doing: str) -> dict | None
     if diff:
         raise TrainError(f"cannot {doing}: not the corpus {run_dir} was trained on ({diff})")
     return old
+
+
+def require(run_dir: str | Path, doing: str) -> dict:
+    """The run's split record; `RunDirError` if it has none (which tunes it held out is
+    then unknown, and a figure on tunes it may have trained on would look held out)."""
+    data = read(run_dir)
+    if data is None:
+        raise RunDirError(
+            f"cannot {doing}: {run_dir} has no {SPLIT_FILE}, so which tunes it held out is "
+            "unknown (for a run trained on CORPUS: python -m musicgen.evaluation.resplit "
+            f"{run_dir} CORPUS...)"
+        )
+    return data
+
+
+def held_out(run_dir: str | Path, tunes: Sequence[Tune], name: str, doing: str) -> list[Tune]:
+    """The run's `name` split ("validation" or "test") of `tunes`.
+
+    `tunes` is either the run's corpus (its `name` tunes are picked out) or tunes of that
+    split only (any order, any file: each is found by its text).  A tune the run trained
+    on, one of another split, or one not in its corpus is refused (`TrainError`), as is a
+    run without a record (`RunDirError`).
+    """
+    data = require(run_dir, doing)
+    if not data[name]:
+        hint = " (train it with --test-fraction)" if name == "test" else ""
+        raise TrainError(f"cannot {doing}: {run_dir} has no {name} tunes{hint}")
+    if difference(data["corpus"], fingerprint(tunes)) is None:
+        return [tunes[i] for i in data[name]]
+    hashes = data["corpus"]["tune_hashes"]
+    splits = {k: {hashes[i] for i in data[k]} for k in SPLITS}
+    for tune in tunes:
+        h = tune_hash(tune)
+        # train first: a tune in the corpus twice, once trained on, is not held out
+        found = next((k for k in SPLITS if h in splits[k]), None)
+        if found == name:
+            continue
+        what = {
+            None: f"is not in the corpus {run_dir} was trained on",
+            "train": f"is a tune {run_dir} trained on",
+        }.get(found, f"is one of {run_dir}'s {found} tunes")
+        raise TrainError(f"cannot {doing}: {tune.where} {what}, not one of its {name} tunes")
+    return list(tunes)
 
 
 def write(run_dir: str | Path, data: dict) -> None:

@@ -63,6 +63,9 @@ class SampleConfig:
     # The form every tune must have (needs constrain); None: any form.  None here, so
     # short library samples stay possible; ``musicgen sample`` defaults to auto.
     form: FormPlan | None = None
+    # The first tune's index: tune i draws from (seed, i), so a sample that carries on a
+    # folder's numbering (006 after 005) writes the tunes a larger -n would have written.
+    first: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,30 +85,9 @@ class Sampled:
         kind = TUNE_TYPES.get(self.meter, "Reel")
         return f"{kind} No. {self.index + 1}"
 
-    def abc(self) -> str:
-        """The tune as standalone ABC with ``X:`` and ``T:`` lines."""
-        return f"X:{self.index + 1}\nT:{self.title()}\n{self.text}"
-
-
-def build_primer(primer: str = "", meter: str | None = None, key: str | None = None) -> str:
-    """The text every tune starts with: `primer` as given, or header lines from meter/key.
-
-    ``--meter 6/8 --key G`` gives ``M:6/8\\nL:1/8\\nK:G\\n``: the canonical header order.
-    ``\\n`` typed literally on a command line is turned into a newline.
-    """
-    primer = primer.replace("\\n", "\n")
-    if meter is None and key is None:
-        return primer
-    if primer:
-        raise SampleError("give either --primer or --meter/--key, not both")
-    from musicgen.abc.theory import default_unit_length
-
-    head = f"M:{meter}\nL:{default_unit_length(meter)}\n" if meter else ""
-    if key:
-        if not meter:
-            raise SampleError("--key needs --meter too (the meter comes first in a tune)")
-        head += f"K:{key}\n"
-    return head
+    def abc(self, title: str | None = None) -> str:
+        """The tune as standalone ABC with ``X:`` and ``T:`` lines (`title`: not ours)."""
+        return f"X:{self.index + 1}\nT:{title or self.title()}\n{self.text}"
 
 
 class Sampler:
@@ -139,6 +121,8 @@ class Sampler:
             raise SampleError("a form (--form) needs the grammar: drop --no-constrain")
         if config.temperature <= 0:
             raise SampleError("temperature must be > 0")
+        if config.first < 0:
+            raise SampleError(f"the first tune's index must be >= 0, not {config.first}")
         if len(config.primer) >= config.max_chars:  # every tune would be cut in the primer
             raise SampleError(
                 f"the primer is {len(config.primer):,} characters, --max-chars "
@@ -147,15 +131,19 @@ class Sampler:
         return self._generate(self._with_choices(config), primer_ids)
 
     def _with_choices(self, config: SampleConfig) -> SampleConfig:
-        """`config` with ``auto``'s forms and the corpus's keys read from the run dir's
-        form.json (if any); no keys are drawn when the primer writes its own K: line."""
+        """`config` with ``auto``'s forms, the corpus's keys and its part endings, rhymes
+        and echoes read from the run dir's form.json (if any); no keys are drawn when the
+        primer writes its own K: line."""
         plan = config.form
         if plan is None:
             return config
-        from musicgen.form.stats import read_form_stats, read_key_stats
+        from musicgen.form.stats import read_form_stats, read_key_stats, read_phrasing
 
         if plan.pattern == AUTO and not plan.choices:
             plan = replace(plan, choices=read_form_stats(self.run.path))
+        phrasing = plan.phrasing
+        if not (phrasing.endings or phrasing.rhymes or phrasing.echoes):
+            plan = replace(plan, phrasing=read_phrasing(self.run.path, phrasing.rhyme))
         if re.search(r"^K:", config.primer, re.MULTILINE):  # the primer's own key
             plan = replace(plan, keys=())
         elif plan.draw_keys and not plan.keys:
@@ -167,11 +155,11 @@ class Sampler:
         states = self._stepper.start(batch)  # LSTM states or key/value cache, B rows
         tokens = np.full(batch, self.context[0], np.int32)
         slots: list[_Slot | None] = [None] * batch
-        next_index = 0
+        next_index, end = config.first, config.first + config.n
         finished = 0
         while finished < config.n:
             for b in range(len(slots)):  # fill empty slots with the next tunes
-                if slots[b] is None and next_index < config.n:
+                if slots[b] is None and next_index < end:
                     slots[b] = self._new_slot(next_index, config, primer_ids)
                     states = self._stepper.reset(states, b)
                     tokens[b] = self.context[0]  # then the rest of the context, forced
@@ -193,7 +181,7 @@ class Sampler:
                     finished += 1
                     slots[b] = None
                     yield Sampled(slot.index, slot.text(), slot.complete)
-            if next_index >= config.n and len(slots) > 1:
+            if next_index >= end and len(slots) > 1:
                 # No tunes left to start: drop finished rows once half the batch is idle,
                 # so the last long tunes do not pay for a full batch.
                 keep = [b for b, slot in enumerate(slots) if slot is not None]

@@ -1,4 +1,4 @@
-"""What the studio does with music: sample (one request at a time), check and render tunes.
+"""What the studio does with music: sample (one request at a time), vary and check tunes.
 
 The model is loaded once; one lock serializes generation, so a second request waits for
 the first to finish.  Every method takes ABC text, never a path.
@@ -6,16 +6,18 @@ the first to finish.  Every method takes ABC text, never a path.
 
 from __future__ import annotations
 
-import tempfile
+import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from musicgen.errors import MidiError, SampleError
+from musicgen.errors import SampleError
+from musicgen.sampling.header import clean_primer
+from musicgen.sampling.request import in_order
 from musicgen.sampling.sampler import SampleConfig
-
-FIELD_LINE = ("X:", "T:")  # dropped from an edited tune before it becomes a primer
+from musicgen.studio import bars
+from musicgen.studio.params import BadRequest
 
 
 class Engine:
@@ -39,26 +41,45 @@ class Engine:
     def generate(
         self, config: SampleConfig, progress: Callable[[int], None] | None = None
     ) -> list[dict]:
-        """`config.n` tunes in order, each ``{"abc", "complete", "check"}``; waits its turn."""
+        """`config.n` tunes in order, each ``{"abc", "complete", "check"}``; waits its turn.
+
+        Each tune's ``abc`` is `Sampled.abc`, byte for byte what ``musicgen sample`` writes.
+        """
         with self.lock:
-            tunes = sorted(self._run(config, progress), key=lambda tune: tune.index)
+            tunes = list(in_order(self.sampler.generate(config), config.first, progress))
         return [self._answer(tune.abc(), tune.complete) for tune in tunes]
 
     def continue_tune(self, abc: str, config: SampleConfig) -> list[dict]:
-        """New endings for an (edited, possibly cut) tune: its text becomes the primer."""
-        title, primer = split_title(abc)
+        """New endings for an (edited, possibly cut) tune: its text becomes the primer
+        (`config`'s, from `sample_config`, is replaced), its title stays."""
+        primer = clean_primer(abc)
+        self.encodable(primer, "the tune to continue")
         with self.lock:
-            tunes = sorted(self._run(replace(config, primer=primer)), key=lambda t: t.index)
-        return [
-            self._answer(f"X:{t.index + 1}\nT:{title or t.title()}\n{t.text}", t.complete)
-            for t in tunes
-        ]
+            tunes = list(in_order(self.sampler.generate(replace(config, primer=primer))))
+        return [self._answer(t.abc(title_of(abc)), t.complete) for t in tunes]
 
-    def _run(self, config: SampleConfig, progress=None) -> Iterator:
-        for done, tune in enumerate(self.sampler.generate(config), start=1):
-            if progress is not None:
-                progress(done)
-            yield tune
+    def vary(self, abc: str, first: int, last: int, config: SampleConfig) -> list[dict]:
+        """Variations on bars `first`..`last`: `config.n` new continuations from the start of
+        bar `first` to the end of its part (until a fill-in-the-middle sampler lands), each
+        with the rest of the tune spliced back after it where that checks valid, else the
+        new tail alone (``"spliced": false``).  Only valid tunes are returned."""
+        tune = bars.layout(abc)
+        if not 1 <= first <= last <= len(tune.bars):
+            raise BadRequest(f"bars {first}..{last} are not within 1..{len(tune.bars)}")
+        end = tune.parts()[tune.bars[last - 1].part][1]  # the last bar of that part
+        primer = abc[: tune.bars[first - 1].start]
+        # Room for the part's bars four times over: enough to reach its end, not to ramble.
+        span = tune.bars[end - 1].end - tune.bars[first - 1].start
+        cap = min(config.max_chars, len(clean_primer(primer)) + 4 * span + 200)
+        variants = []
+        for tail in self.continue_tune(primer, replace(config, max_chars=cap)):
+            spliced = splice(tail["abc"], abc, end, tune)
+            check = self.check(spliced) if spliced else None
+            if check and check["valid"]:
+                variants.append({"abc": spliced, "spliced": True, "check": check})
+            elif tail["check"]["valid"]:
+                variants.append({**tail, "spliced": False})
+        return variants
 
     def _answer(self, abc: str, complete: bool) -> dict:
         return {"abc": abc, "complete": complete, "check": self.check(abc)}
@@ -92,35 +113,19 @@ class Engine:
             raise SampleError(f"{what} has characters the model never saw: {describe(unknown)}")
 
 
-def split_title(abc: str) -> tuple[str | None, str]:
-    """(the T: title, the tune text without X:/T: lines) of one tune."""
-    title, kept = None, []
-    for line in abc.replace("\r\n", "\n").lstrip("\n").split("\n"):
-        if line.startswith("T:") and title is None:
-            title = line[2:].strip()
-        elif not line.startswith(FIELD_LINE):
-            kept.append(line)
-    return title, "\n".join(kept)
+def splice(new: str, old: str, end: int, old_layout: bars.Layout) -> str | None:
+    """`new` up to where its bar `end` closes, then `old` from where its bar `end` closes
+    (that bar line and all after it); None if `new` has fewer bars."""
+    try:
+        fresh = bars.layout(new).bars
+    except BadRequest:
+        return None
+    if len(fresh) < end:
+        return None
+    return new[: fresh[end - 1].close] + old[old_layout.bars[end - 1].close :]
 
 
-def render(abc: str, fmt: str, program: int = 40) -> tuple[bytes, float]:
-    """One tune as MIDI (``"mid"``) or WAV (``"wav"``) bytes, and its tempo in bpm."""
-    import mido
-
-    from musicgen.render.midi import tune_to_midi
-
-    midi = tune_to_midi(abc, program=program)
-    tempo = next(
-        (m.tempo for track in midi.tracks for m in track if m.type == "set_tempo"), 500_000
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"tune.{fmt}"
-        if fmt == "mid":
-            midi.save(str(path))
-        elif fmt == "wav":
-            from musicgen.render.audio import midi_to_wav
-
-            midi_to_wav(midi, path)
-        else:
-            raise MidiError(f"format {fmt!r} is not one of mid, wav")
-        return path.read_bytes(), round(mido.tempo2bpm(tempo), 3)
+def title_of(abc: str) -> str | None:
+    """The first ``T:`` title of a tune's text, or None."""
+    match = re.search(r"^T:(.*)$", abc.replace("\r\n", "\n"), re.MULTILINE)
+    return match.group(1).strip() or None if match else None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
+from dataclasses import replace
 
-from musicgen.form.plan import DEFAULT_BARS, FormPlan
-from musicgen.sampling.sampler import SampleConfig
+from musicgen.sampling.request import SampleRequest, sample_config
 
 MAX_BODY = 64 * 1024  # bytes; a long tune is ~2 KB, a big tunebook entry well under this
 MAX_TUNES = 64  # per request: one batch of the sampler
@@ -47,14 +46,15 @@ def integer(data: dict, name: str, default: int | None, low: int, high: int) -> 
     return value
 
 
-def number(data: dict, name: str, default: float, low: float, high: float) -> float:
+def number(data: dict, name: str, default: float | None, low: float, high: float):
+    """A number (int or float) in low..high, or `default` when absent or null."""
     value = data.get(name, default)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadRequest(f"{name} must be a number, not {json.dumps(value)[:40]}")
-    if not low < value <= high:
-        raise BadRequest(f"{name} must be above {low} and at most {high}, not {value}")
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be in {low:g}..{high:g}, not {value:g}")
     return float(value)
 
 
@@ -76,31 +76,42 @@ def flag(data: dict, name: str) -> bool | None:
     return value
 
 
-def sample_config(data: dict, vocab_size: int) -> SampleConfig:
-    """The `SampleConfig` of a generate/continue request (primer built by the caller)."""
-    known = {"n", "seed", "meter", "key", "form", "temperature", "top_k", "primer"}
-    known |= {"max_chars", "abc"}
-    unknown = sorted(set(data) - known)
+# The request fields of generate and continue: `SampleRequest`'s, as sample's options.
+SAMPLE_FIELDS = ("n", "seed", "temperature", "top_k", "max_chars", "primer", "meter", "key")
+SAMPLE_FIELDS += ("form", "bars_per_part", "cadence")
+MAX_CHARS = 5000  # per tune in one request: the longest corpus tune has ~1,500
+
+
+def sample_request(data: dict, defaults: SampleRequest | None = None) -> SampleRequest:
+    """The `SampleRequest` of a generate/continue body: its fields over `defaults` (null:
+    not given).  Values are checked by `sample_config`; here only what the studio caps
+    (tunes and characters per request, text lengths) and unknown fields."""
+    unknown = sorted(set(data) - {*SAMPLE_FIELDS, "abc"})
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
-    defaults = SampleConfig()
-    return SampleConfig(
-        n=integer(data, "n", 1, 1, MAX_TUNES),
-        seed=integer(data, "seed", defaults.seed, 0, 2**63 - 1),
-        temperature=number(data, "temperature", defaults.temperature, 0, 10),
-        top_k=integer(data, "top_k", defaults.top_k, 0, vocab_size),
-        max_chars=integer(data, "max_chars", defaults.max_chars, 10, 5000),
-        form=form_plan(data),
-    )
+    given = {name: data[name] for name in SAMPLE_FIELDS if data.get(name) is not None}
+    for name, high in (("n", MAX_TUNES), ("max_chars", MAX_CHARS)):
+        value = given.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > high:
+            raise BadRequest(f"{name} must be at most {high}, not {value}")
+    for name, limit in (("primer", 4000), ("meter", 20), ("key", 40), ("form", 16)):
+        text(given, name, None, limit)
+    return replace(defaults or SampleRequest(), **given)
 
 
-def form_plan(data: dict) -> FormPlan | None:
-    """The `FormPlan` of a request's ``form``: null or "" (any form), "auto" or a pattern
-    such as "AABB" (8 bars a part, a cadence on the tonic), as ``sample --form``."""
-    pattern = text(data, "form", None, 16)
-    if not pattern:
-        return None
-    try:
-        return FormPlan(pattern=pattern, bars=DEFAULT_BARS)
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
+async def body(request) -> dict:
+    """The request's JSON object; `BadRequest` (413) past `MAX_BODY`."""
+    size = request.headers.get("content-length", "0")
+    if size.isdigit() and int(size) > MAX_BODY:
+        raise BadRequest(f"request body is {int(size):,} bytes; limit {MAX_BODY:,}", 413)
+    return parse_json(await request.body())
+
+
+def checked_config(request, data: dict, defaults: SampleRequest | None = None):
+    """The `SampleConfig` of a generate/continue/vary body, checked as ``musicgen
+    sample``'s options are (`sample_config`, against the loaded model), so a bad value is
+    a 400 before any sampling starts."""
+    engine = request.app.state.engine
+    config = sample_config(sample_request(data, defaults), engine.sampler.run)
+    engine.encodable(config.primer, "the primer (meter, key)")
+    return config

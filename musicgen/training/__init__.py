@@ -2,6 +2,7 @@
 
 - `presets`: an architecture's defaults, then what was asked -> the configs;
 - `dataset`: tunes -> id streams -> ``tf.data`` windows;
+- `checks`: what `train` checks (beyond each config's own checks) before it writes;
 - `fit`: `train`, a resumable training run into a run dir;
 - `callbacks`: progress, checkpoints, time budget, schedule, exact resume;
 - `optim`: optimizers and the warm-up; `distribute`: where training runs.

@@ -1,5 +1,9 @@
-"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget,
-the learning-rate schedule and dropout masks that a resumed run replays exactly."""
+"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget and
+dropout masks that a resumed run replays exactly.
+
+No callback here waits on a training step: the batch-level ones are `async_safe`, and the
+learning-rate schedule runs inside the step (`musicgen.training.optim.WarmupCosine`).
+"""
 
 from __future__ import annotations
 
@@ -34,10 +38,7 @@ class Checkpointer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
         self.train_seconds = None
-        self.batches = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
+        self.first_step = int(self.model.optimizer.iterations.numpy())
 
     def on_test_begin(self, logs=None):
         self.train_seconds = time.perf_counter() - self.started
@@ -53,8 +54,9 @@ class Checkpointer(keras.callbacks.Callback):
             self.best = score
             self._save_inference_model()
         # An epoch cut short by the time budget trained on only part of the characters.
-        steps = self.params.get("steps") or self.batches
-        chars = self.chars * min(1.0, self.batches / steps) if steps else self.chars
+        batches = int(self.model.optimizer.iterations.numpy()) - self.first_step
+        steps = self.params.get("steps") or batches
+        chars = self.chars * min(1.0, batches / steps) if steps else self.chars
         chars_per_s = chars / (self.train_seconds or seconds)
         row = {
             "epoch": epoch + 1,
@@ -82,7 +84,12 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """A tqdm bar over the batches of each epoch, showing the running loss in bits/char."""
+    """A tqdm bar over the batches of each epoch, showing the running loss in bits/char.
+
+    Safe to run beside the next step (`async_safe`): Keras then hands it each batch's
+    logs on a thread of its own instead of waiting for them between steps."""
+
+    async_safe = True
 
     def __init__(self, enabled: bool):
         super().__init__()
@@ -108,7 +115,9 @@ class ProgressBar(keras.callbacks.Callback):
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop once `seconds` have passed; the epoch in progress is still validated and
-    checkpointed, so the best model so far is kept."""
+    checkpointed, so the best model so far is kept.  Safe beside the next step."""
+
+    async_safe = True
 
     def __init__(self, seconds: float):
         super().__init__()
@@ -122,45 +131,6 @@ class TimeBudget(keras.callbacks.Callback):
         if time.monotonic() >= self.deadline:
             self.fired = True
             self.model.stop_training = True
-
-
-class CosineSchedule(keras.callbacks.Callback):
-    """Cosine learning-rate decay from `base` to `final` over the run.
-
-    Progress is the larger of steps done / planned steps and time used / time budget, so a
-    run cut short by ``--max-minutes`` still ends on a low learning rate (and its best).
-    A resumed run passes the global step (`initial_step`) and the seconds its earlier
-    sessions used (`elapsed`), so the schedule goes on where it stopped.
-    """
-
-    def __init__(
-        self,
-        base: float,
-        final: float,
-        total_steps: int,
-        initial_step: int = 0,
-        seconds: float | None = None,
-        elapsed: float = 0.0,
-    ):
-        super().__init__()
-        self.base, self.final, self.total = base, final, max(1, total_steps)
-        self.step, self.seconds, self.elapsed = initial_step, seconds, elapsed
-
-    def on_train_begin(self, logs=None):
-        self.started = time.monotonic() - self.elapsed
-        self._apply()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        self._apply()
-
-    def _apply(self):
-        progress = self.step / self.total
-        if self.seconds:
-            progress = max(progress, (time.monotonic() - self.started) / self.seconds)
-        progress = min(progress, 1.0)
-        lr = self.final + (self.base - self.final) * 0.5 * (1 + math.cos(math.pi * progress))
-        self.model.optimizer.learning_rate.assign(lr)
 
 
 class DropoutSeeds(keras.callbacks.Callback):

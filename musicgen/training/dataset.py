@@ -10,6 +10,7 @@ LSTM state the sampler starts from (`window_starts`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,9 @@ import numpy as np
 from musicgen.abc.tunes import Tune
 from musicgen.abc.vocab import Vocab
 from musicgen.errors import TrainError
+from musicgen.run.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def split_tunes(
@@ -42,6 +46,25 @@ def encode_texts(texts: Sequence[str], vocab: Vocab) -> np.ndarray:
     if not texts:
         return np.zeros(0, dtype=np.int32)
     return np.concatenate([vocab.encode_tune(text) for text in texts])
+
+
+def training_texts(train_tunes: Sequence[Tune], config: TrainConfig) -> list[str]:
+    """The training tunes' texts, each followed by `config.transpose` copies in other keys.
+
+    The shifts come from `musicgen.abc.transpose.DEFAULT_SHIFTS`, drawn per tune with the
+    run's seed; a tune that cannot be transposed (no tonic in ``K:``) stays in its key.
+    Validation tunes are never transposed: they measure the corpus as it is.
+    """
+    from musicgen.abc.transpose import augment
+
+    texts = [t.text() for t in train_tunes]
+    if config.transpose == 0:
+        return texts
+    rng = np.random.default_rng([config.seed, 1])
+    moved, failed = augment(texts, copies=config.transpose, rng=rng)
+    if failed:
+        log.warning("--transpose: %d tunes have no key to move from; kept in their key", failed)
+    return moved
 
 
 def tune_context(vocab: Vocab, train_config) -> list[int]:

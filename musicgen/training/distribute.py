@@ -54,6 +54,17 @@ def make_strategy(name: str) -> Placement:
     raise TrainError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
 
 
+def planned_workers(name: str) -> int:
+    """How many workers strategy `name` will train on, read without importing TensorFlow,
+    so settings that conflict with it are refused first.  Raises `TrainError` like
+    `make_strategy` for an unknown name or an unusable ``TF_CONFIG``."""
+    if name not in STRATEGIES:
+        raise TrainError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
+    if name == "multi-worker":
+        return read_tf_config(os.environ.get("TF_CONFIG"))[0]
+    return 1
+
+
 def read_tf_config(text: str | None) -> tuple[int, int]:
     """(number of workers, this worker's index) from a ``TF_CONFIG`` JSON string."""
     if not text:

@@ -1,5 +1,6 @@
 """Keys and modes, meters, unit lengths, durations, tempos and endings (`musicgen.abc.theory`)."""
 
+import re
 from fractions import Fraction
 
 import pytest
@@ -201,3 +202,32 @@ def test_readers_never_raise(text):
     parse_unit(text)
     parse_tempo(text)
     ending_passes(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "tonic"),
+    [("G", (4, 0, "maj"), "G"), ("A Dorian", (5, 0, "dor"), "A"), ("Bbm", (6, -1, "m"), "Bb"),
+     ("F#mix", (3, 1, "mix"), "F#"), ("Emin clef=treble", (2, 0, "min"), "E"),
+     ("G clef=bass", (4, 0, "maj"), "G"), (" D % comment", (1, 0, "maj"), "D")],
+)  # fmt: skip
+def test_parse_key_reads_tonic_and_mode(value, key, tonic):
+    parsed = theory.parse_key(value)
+    assert (parsed.letter, parsed.alter, parsed.mode) == key and parsed.tonic() == tonic
+
+
+@pytest.mark.parametrize(
+    "value", ["G", "E Dorian", "Bbm", "Emin clef=treble", "D mix", "F#", "C Lydian", "B loc"]
+)
+def test_one_key_model_parse_key_agrees_with_key_signature(value):
+    assert (theory.parse_key(value).keymap, theory.parse_key(value).sharps) == key_signature(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("none", "K:none has no tonic"), ("HP", "K:HP has no tonic"),
+     ("D ^c", "K:D ^c: explicit accidentals"), ("D exp _b", "K:D exp _b: explicit accidentals"),
+     ("G foo", "K:G foo: unknown mode 'foo'")],
+)  # fmt: skip
+def test_parse_key_refuses_keys_it_cannot_spell(value, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        theory.parse_key(value)

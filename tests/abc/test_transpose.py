@@ -6,14 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from musicgen.abc.corpus import read_corpus
-from musicgen.abc.transpose import (
-    DEFAULT_SHIFTS,
-    augment,
-    parse_key,
-    pitches,
-    transpose_key,
-    transpose_tune,
-)
+from musicgen.abc.theory import parse_key
+from musicgen.abc.transpose import DEFAULT_SHIFTS, augment, pitches, transpose_key, transpose_tune
 from musicgen.errors import TransposeError
 from tests.conftest import CORPUS, JIG
 
@@ -233,3 +227,10 @@ def test_property_shift_zero_is_the_identity(text):
     else:
         assert same != text and pitches(same) == pitches(text)
     assert transpose_tune(same, 0) == same
+
+
+def test_a_note_that_would_open_a_field_line_keeps_a_sign():
+    # B, moved up a semitone is C: "C:|" at the start of a line reads as a C: (composer) field.
+    moved = transpose_tune("M:C|\nL:1/8\nK:C\nB,:|\n", 1)
+    assert moved == "M:C|\nL:1/8\nK:Db\n=C:|\n"
+    assert pitches(moved) == [60]

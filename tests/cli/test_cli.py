@@ -116,7 +116,7 @@ def test_sample_from_the_bundled_model_writes_abc_and_midi(tmp_path):
     out = tmp_path / "out"
     result = run("sample", "-n", 3, "--seed", 1, "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
-    assert result.output.strip().endswith("written 3 of 3 tunes to " + str(out))
+    assert result.output == ""  # --quiet: nothing on success
     abc_files = sorted(out.glob("0*.abc"))
     assert [p.name[:4] for p in abc_files] == ["001-", "002-", "003-"]
     for path in abc_files:
@@ -127,33 +127,79 @@ def test_sample_from_the_bundled_model_writes_abc_and_midi(tmp_path):
     assert len(read_corpus([out / "all.abc"]).tunes) == 3
 
 
+def _sample(tiny_run, out, *args):
+    common = ("--run", tiny_run, "--format", "abc", "--max-chars", 300, "--seed", 2)
+    return run("sample", *common, "--out", out, *args)
+
+
 def test_sample_never_overwrites_without_force(tiny_run, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "001-my-tune.abc").write_text("precious")
-    args = (
-        "sample",
-        "--run",
-        tiny_run,
-        "-n",
-        2,
-        "--out",
-        out,
-        "--format",
-        "abc",
-        "--max-chars",
-        300,
-        "--quiet",
-    )
-    refused = run(*args)
-    assert refused.exit_code == 1
-    assert refused.output == (
-        f"Error: {out} already holds tunes (001-my-tune.abc); use --force to replace them\n"
-    )
+    kept = _sample(tiny_run, out, "-n", 2, "--quiet")
+    assert kept.exit_code == 0, kept.output
     assert (out / "001-my-tune.abc").read_text() == "precious"
-    forced = run(*args, "--force")
-    assert "already holds" not in forced.output
+    assert sorted(p.name[:4] for p in out.glob("0*.abc")) == ["001-", "002-", "003-"]
+    forced = _sample(tiny_run, out, "-n", 2, "--quiet", "--force")
+    assert forced.exit_code == 0, forced.output
     assert not (out / "001-my-tune.abc").exists()
+
+
+def test_a_second_sample_numbers_on_as_one_larger_sample(tiny_run, tmp_path):
+    """001-002, then 003-004 (all.abc with all four): the files of one sample of -n 4."""
+    twice, once = tmp_path / "twice", tmp_path / "once"
+    assert _sample(tiny_run, twice, "-n", 2, "--quiet").exit_code == 0
+    second = _sample(tiny_run, twice, "-n", 2)
+    assert second.exit_code == 0, second.output
+    assert "003-" in second.output and "001-" not in second.output  # lists what it wrote
+    assert _sample(tiny_run, once, "-n", 4, "--quiet").exit_code == 0
+    names = sorted(p.name for p in once.iterdir())
+    assert names == sorted(p.name for p in twice.iterdir()) and len(names) >= 3
+    for name in names:
+        assert (twice / name).read_text() == (once / name).read_text(), name
+
+
+def test_sample_quiet_prints_nothing(tiny_run, tmp_path):
+    result = _sample(tiny_run, tmp_path / "o", "-n", 2, "--quiet")
+    assert result.exit_code == 0 and result.output == ""
+    loud = _sample(tiny_run, tmp_path / "o", "-n", 1)
+    assert loud.stdout.splitlines()[-1].startswith("written 1 of 1 tunes to ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--key", "H Major", "--meter", "6/8"), "Invalid value for '--key': 'H Major' is not a"),
+        (("--meter", "7/8"), "Invalid value for '--meter': '7/8'"),
+        (("--meter", "12/8"), "Invalid value for '--meter': '12/8': the model in"),
+        (("--meter", "13/8"), "Invalid value for '--meter': '13/8' is not one of 2/2"),
+        (("--key", "G"), "Invalid value for '--key': needs a meter too"),
+        (("--primer", "M:C", "--meter", "6/8"), "Invalid value for '--primer': give either"),
+        (("--seed", "-1"), "Invalid value for '--seed'"),
+    ],
+)
+def test_sample_bad_meter_and_key_exit_2_naming_the_option(tiny_run, tmp_path, args, message):
+    result = _sample(tiny_run, tmp_path / "o", "-n", 1, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_sample_key_in_any_spelling_is_written_as_the_corpus_writes_it(tiny_run, tmp_path):
+    for key in ("G major", "Gmaj", "G"):
+        out = tmp_path / key.replace(" ", "_")
+        result = _sample(tiny_run, out, "-n", 1, "--meter", "6/8", "--key", key, "--quiet")
+        assert result.exit_code == 0, result.output
+        (tune,) = out.glob("001-*.abc")
+        assert "\nM:6/8\nL:1/8\nK:G Major\n" in tune.read_text()
+
+
+def test_sample_takes_a_primer_pasted_from_a_real_tune(tiny_run, tmp_path):
+    primer = "X:1\nT:The Kesh\n% from a book\nR:jig\nM:6/8\nL:1/8\nK:G Major\n|:GAG GAB|"
+    result = _sample(tiny_run, tmp_path / "o", "-n", 1, "--primer", primer, "--quiet")
+    assert result.exit_code == 0, result.output
+    (tune,) = (tmp_path / "o").glob("001-*.abc")
+    assert tune.read_text().startswith("X:1\nT:Jig No. 1\nM:6/8\nL:1/8\nK:G Major\n|:GAG GAB|")
 
 
 def test_sample_bad_primer_and_bad_format(tiny_run, tmp_path):
@@ -170,20 +216,16 @@ def test_sample_from_a_missing_run_dir(tmp_path):
     assert result.output == f"Error: {tmp_path / 'nope'}: no such run directory\n"
 
 
-def test_evaluate_json(tiny_run, tmp_path):
+def test_evaluate_json(tiny_run, tiny_tunes, tmp_path):
     import json
-    import shutil
 
-    from tests.conftest import CORPUS
-
-    # tiny_run trained on every 30th tune, so its split.json refuses the whole corpus;
-    # without that record (a run dir from before it) the split is recomputed from config.
-    old = tmp_path / "old"
-    shutil.copytree(tiny_run, old)
-    (old / "split.json").unlink()
-    result = run("evaluate", "--run", old, CORPUS, "--held-out", "--json")
+    # The tiny run's own corpus, as a file: --held-out scores the tunes its split.json held
+    # out, whatever the corpus file is called.
+    corpus = tmp_path / "tiny.abc"
+    corpus.write_text("\n".join(t.abc(i) for i, t in enumerate(tiny_tunes, 1)), encoding="utf-8")
+    result = run("evaluate", "--run", tiny_run, corpus, "--held-out", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)  # skipped blocks are reported on stderr
-    # 10% of 728 tunes, the run's own split; the tiny run lacks some characters of it.
-    assert data["tunes"] + data["skipped"] == 73 and data["tunes"] > 30
-    assert data["chars"] > 10_000 and 0 < data["bits_per_char"] < 8
+    held_out = json.loads((tiny_run / "split.json").read_text())["validation"]
+    assert data["tunes"] + data["skipped"] == len(held_out) > 0
+    assert data["chars"] > 100 and 0 < data["bits_per_char"] < 8

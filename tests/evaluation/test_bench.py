@@ -11,8 +11,8 @@ from musicgen.cli.common import DEFAULT_RUN
 from musicgen.evaluation import speed as bench
 from musicgen.evaluation import training_speed as bench_training
 from musicgen.evaluation.speed import Row, format_row
-from musicgen.models.registry import ModelConfig
-from musicgen.training.fit import TrainConfig
+from musicgen.models.registry import ModelConfig, default_config
+from musicgen.run.config import TrainConfig
 
 
 def test_format_row_lines_up_and_shows_missing_values():
@@ -26,38 +26,51 @@ def test_format_row_lines_up_and_shows_missing_values():
 
 def test_flops_per_character_count_the_matrix_multiplies():
     # one layer: gates 2 (in + units) 4 units, logits 2 units vocab; training = 3x forward
-    assert bench_training.lstm_train_flops_per_char(2, 3, 1, 5) == 3 * (2 * 5 * 12 + 2 * 3 * 5)
-    assert bench_training.transformer_train_flops_per_char(4, 2, 10, 7) == 3 * (
-        2 * (24 * 16 + 4 * 10 * 4) + 2 * 4 * 7
-    )
     lstm = ModelConfig(vocab_size=5, embedding_dim=2, units=3, layers=1)
     assert bench_training.train_flops_per_char(lstm) == 3 * (2 * 5 * 12 + 2 * 3 * 5)
+    # blocks: 24 D^2 (projections, MLP) + 4 T D (attention over the window); logits
+    transformer = ModelConfig(
+        vocab_size=7, units=4, layers=2, heads=2, context=10, arch="transformer"
+    )
+    assert bench_training.train_flops_per_char(transformer) == 3 * (
+        2 * (24 * 16 + 4 * 10 * 4) + 2 * 4 * 7
+    )
 
 
-def test_training_rows_cover_both_architectures_against_the_lab_loop(monkeypatch):
-    speeds = {"matmul_peak": iter([90.0, 100.0]), "lab_loop_speed": iter([1000.0])}
-    fits = iter([2000.0, 3000.0, 17000.0])
+def test_training_rows_give_mfu_in_each_precision_against_the_lab_loop(monkeypatch):
+    peaks = {"float32": iter([90.0, 100.0]), "bfloat16": iter([400.0, 380.0])}
+    fits = iter([2000.0, 3000.0, 2500.0, 17000.0, 30000.0, 8000.0, 20000.0])
+    timed = []
 
     def fake(target, *args):
         if target is bench_training.fit_speed:
+            timed.append(args[2].precision)
             return next(fits), 500.0
-        return next(speeds[target.__name__]), 400.0
+        if target is bench_training.matmul_peak:
+            return next(peaks[args[1]]), 400.0
+        return 1000.0, 400.0  # the lab loop
 
     monkeypatch.setattr(bench_training, "_in_subprocess", fake)
+    monkeypatch.setattr("musicgen.training.precision.cpu_has_bf16", lambda cpuinfo=None: True)
     rows = list(bench_training.bench_training(seconds=1))
     assert [r.name for r in rows] == [
         "float32 matmul peak (2048x2048)",
+        "bfloat16 matmul peak (2048x2048)",
         "lab loop (batch 8 x 100, GradientTape)",
-        "lstm at the lab's size 1x1024 (batch 32 x 128)",
-        "lstm 2x512 (batch 32 x 128)",
-        "transformer 3x128 (batch 12 x 384)",
+        "lstm at the lab's size 1x1024 (batch 32 x 128, float32)",
+        "lstm default 2x512 (batch 32 x 128, float32)",
+        "lstm default 2x512 (batch 32 x 128, bfloat16)",
+        "transformer default 3x128 (batch 12 x 384, float32)",
+        "transformer default 3x128 (batch 12 x 384, bfloat16)",
+        "transformer 256 wide 3x256 (batch 48 x 384, float32)",
+        "transformer 256 wide 3x256 (batch 48 x 384, bfloat16)",
     ]
-    assert rows[0].value == 100.0  # the higher of before and after
-    assert [r.ratio for r in rows[1:]] == [1.0, 2.0, 3.0, 17.0]
+    assert [r.value for r in rows[:2]] == [100.0, 400.0]  # the higher of before and after
+    assert [r.ratio for r in rows[2:]] == [1.0, 2.0, 3.0, 2.5, 17.0, 30.0, 8.0, 20.0]
     vocab = len(bench_training._corpus()[1])
-    flops = bench_training.transformer_train_flops_per_char(128, 3, 384, vocab)
-    share = 17000.0 * flops / 1e9 / 100.0
-    assert rows[-1].note == f"{share:.0%} of peak, peak RSS 500 MiB"
+    flops = bench_training.train_flops_per_char(default_config("transformer", vocab))
+    mfu = 30000.0 * flops / 1e9 / 400.0  # the bfloat16 row against the bfloat16 peak
+    assert rows[7].note == f"{flops / 1e6:.1f} MFLOP/char, MFU {mfu:.0%}, peak RSS 500 MiB"
 
 
 @pytest.mark.slow
@@ -84,7 +97,7 @@ def test_bench_refuses_an_unknown_section():
 @pytest.mark.slow
 def test_fit_speed_times_steady_steps_and_stops_on_time():
     model = ModelConfig(vocab_size=0, embedding_dim=4, units=8, layers=1, dropout=0.0)
-    config = TrainConfig(batch_size=2, seq_len=16)
+    config = TrainConfig(batch_size=2, seq_len=16, transpose=0)
     start = time.perf_counter()
     speed = bench_training.fit_speed(0.2, model, config, warmup=2)
     assert 0 < speed < math.inf

@@ -26,3 +26,35 @@ def test_card_reports_config_history_and_the_three_figures(tiny_run):
 def test_a_test_split_is_reported_as_never_used(tiny_run):
     text = card(tiny_run, [Path("data/abc_tunes")], "test", RESULT)
     assert "never used for any choice" in text and "--split test" in text
+
+
+def test_held_out_tunes_come_from_split_json_and_a_run_without_it_is_refused(
+    tiny_run, tiny_tunes, tmp_path
+):
+    import json
+    import shutil
+
+    import pytest
+
+    from musicgen.errors import RunDirError
+    from musicgen.evaluation.card import held_out
+
+    ids = json.loads((tiny_run / "split.json").read_text())["validation"]
+    assert held_out(tiny_run, list(tiny_tunes)) == ("validation", [tiny_tunes[i] for i in ids])
+    old = tmp_path / "old"
+    shutil.copytree(tiny_run, old)
+    (old / "split.json").unlink()
+    with pytest.raises(RunDirError, match=f"cannot write a model card: {old} has no split.json"):
+        held_out(old, list(tiny_tunes))
+
+
+def test_card_functions_stay_short():
+    import ast
+    import inspect
+
+    import musicgen.evaluation.card as module
+
+    tree = ast.parse(inspect.getsource(module))
+    functions = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)]
+    lengths = {f.name: f.end_lineno - f.lineno + 1 for f in functions}
+    assert max(lengths.values()) <= 60, lengths

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from musicgen.cli import main
-from musicgen.evaluation.check import have_abc2midi
+from musicgen.evaluation.abc2midi import have_abc2midi
+from musicgen.form.phrases import PHRASE_RATES
 from tests.conftest import JIG, REEL
 
 SHORT_BAR = "X:5\nT:Short Bar\nM:6/8\nL:1/8\nK:G\nGAB c2d|e3 d2|cBA G3|]\n"
@@ -77,8 +78,80 @@ def test_abc2midi_judges_bars_and_names_the_bar(mixed):
     result = run(mixed)
     lines = result.output.splitlines()
     assert "valid, BARS" in lines[1]
-    assert lines[1].endswith("Bar 1 has 5 time units while the time signature has 6")
+    # the file's line 13, the bar line closing the second bar (abc2midi: "Bar 1", from 0)
+    assert lines[1].endswith(
+        "line 13, column 14: bar 2 has 5 time units while the time signature has 6"
+    )
     assert "parses (abc2midi)" in result.output and "abc2midi: no errors" in result.output
+
+
+# A tune after a preamble, with header lines the canonical text drops and comments.
+LATE = """% tunes for the check
+%%abc-version 2.1
+
+X:1
+T:Graced
+% transcribed by ear
+R:reel
+M: 4/4
+L:1/8
+K: G
+
+GABc {g}dedB|{/a}dedB dedB|
+% the B part
+c2ec B2dB|c2A2 {gab}A2 A3|]
+"""
+
+
+@pytest.fixture
+def late(tmp_path):
+    path = tmp_path / "late.abc"
+    path.write_text(LATE, encoding="utf-8")
+    return path
+
+
+def test_grace_notes_are_valid_without_abc2midi(tmp_path):
+    path = tmp_path / "grace.abc"
+    path.write_text(LATE.replace("A2 A3|]", "A2 A2|]"), encoding="utf-8")
+    result = run(path, "--no-abc2midi")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].split()[2:5] == ["valid,", "bars", "ok"]
+
+
+def test_grammar_problems_point_at_the_file_line_and_column(late):
+    result = run(late, "--no-abc2midi", "-v")
+    assert result.exit_code == 1
+    # line 14 of the file: the A3 overfills the bar (the grace notes take no time)
+    assert (
+        result.output.splitlines()[1]
+        .strip()
+        .startswith("line 14, column 26: '|': bar holds 48/64 ticks")
+    )
+
+
+@pytest.mark.skipif(not have_abc2midi(), reason="abc2midi not installed")
+def test_abc2midi_problems_point_at_the_file_line_and_column(late):
+    result = run(late, "-v")
+    assert result.output.splitlines()[1].strip() == (
+        "line 14, column 26: bar 4 has 9/2 time units while the time signature has 4"
+    )
+
+
+@pytest.mark.parametrize("judge", ["--no-abc2midi", None])
+def test_a_bad_key_is_flagged_as_a_key_not_bars(tmp_path, judge):
+    if judge is None and not have_abc2midi():
+        pytest.skip("abc2midi not installed")
+    path = tmp_path / "key.abc"
+    path.write_text(LATE.replace("K: G", "K: H Major").replace("A2 A3|]", "A2 A2|]"))
+    result = run(path, *([judge] if judge else []))
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert "INVALID, bars ok, KEY" in first
+    assert first.endswith(
+        "line 10, column 4: K:H Major: H is not a key (a tonic A-G with "
+        + ("# or b, HP, Hp or none)")
+    )
+    assert "K: names a key                     0/1" in result.output
 
 
 def test_missing_file_is_a_one_line_error(tmp_path):
@@ -127,6 +200,9 @@ def test_against_a_corpus_puts_its_rates_beside_and_the_overlaps(tmp_path, good)
         "-",
         "100.0%",
     ]  # no tune of the file has a B part
+    assert lines[at + 8].startswith("A part ends on the tonic")  # issue 14's phrase rates
+    assert lines[at + 11].startswith("B's last bar is A's (notes)")
+    at += len(PHRASE_RATES)
     assert lines[at + 8].split() == "overlap (1.0 = the same) MGEval OA pooled tunes".split()
     rows = [line.split() for line in lines[at + 9 : at + 12]]
     assert [" ".join(row[:-3]) for row in rows] == ["pitch class", "interval", "note length"]

@@ -60,3 +60,48 @@ def test_tunes_the_grammar_refuses_are_counted_unreachable(run, tiny_tunes):
     assert result.tunes == 1 and result.unreachable == 1
     assert math.isnan(result.constrained_bits_per_char)
     assert math.isfinite(result.bits_per_char)
+
+
+def test_nothing_to_score_is_an_error_naming_why(run):
+    from musicgen.errors import CorpusError, VocabError
+
+    (odd,), _ = parse_abc("X:1\nT:Odd\nM:C\nL:1/8\nK:G\nAB€c|\n", "odd.abc")
+    with pytest.raises(VocabError, match=r"nothing to score: 1 tune skipped: odd.abc:1: unknown"):
+        evaluate(run, [odd])
+    with pytest.raises(CorpusError, match="nothing to score: no tunes given"):
+        evaluate(run, [])
+
+
+def _evaluate_cli(tiny_run, path):
+    from click.testing import CliRunner
+
+    from musicgen.cli import main
+
+    return CliRunner().invoke(main, ["evaluate", "--run", str(tiny_run), str(path)])
+
+
+def test_cli_exits_1_when_no_tune_can_be_scored(tiny_run, tmp_path):
+    odd = tmp_path / "odd.abc"
+    odd.write_text("X:1\nT:Odd\nM:C\nL:1/8\nK:G\nAB€c|\n", encoding="utf-8")
+    out = _evaluate_cli(tiny_run, odd)
+    assert out.exit_code == 1 and "nan" not in out.output
+    assert out.output.strip() == f"Error: nothing to score: 1 tune skipped: {odd}:1: " + (
+        "unknown characters '€'"
+    )
+
+
+def test_cli_counts_every_skipped_tune_once(tiny_run, tmp_path, tiny_tunes):
+    path = tmp_path / "mixed.abc"
+    # a block that is no tune (read_corpus skips it), a tune the vocabulary cannot encode
+    text = "Notes about the tunes\n\n" + tiny_tunes[0].abc(1) + "\nX:2\nT:Odd\nK:G\nAB€c|\n"
+    path.write_text(text, encoding="utf-8")
+    out = _evaluate_cli(tiny_run, path)
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    at = lines.index("skipped    2")
+    assert lines[at + 1] == f"  {path}:1: no header: a block of text without X:/K: fields " + (
+        "(not a tune)"
+    )
+    odd_line = text.count("\n", 0, text.index("X:2")) + 1
+    assert lines[at + 2] == f"  {path}:{odd_line}: unknown characters '€'"
+    assert not any("tunes:" in line for line in lines)  # no second, disagreeing count

@@ -1,15 +1,15 @@
 import pytest
 
 from musicgen.abc.tunes import parse_abc
+from musicgen.evaluation.abc2midi import have_abc2midi, run_abc2midi
 from musicgen.evaluation.check import (
     NoveltyIndex,
     bars_of,
     check_tunes,
     compare_with,
     count_notes,
-    have_abc2midi,
     judge_name,
-    run_abc2midi,
+    key_problem,
     summarize,
 )
 from tests.conftest import JIG, REEL
@@ -99,7 +99,33 @@ def test_bar_warnings_become_problems_naming_the_bar():
     (tune,), _ = parse_abc("X:1\nT:t\nM:6/8\nL:1/8\nK:G\nGAB c2d|e3 d2|cBA G3|]\n")
     (report,) = check_tunes([tune])
     assert report.valid and not report.bars_ok
-    assert report.problems == ["Bar 1 has 5 time units while the time signature has 6"]
+    # abc2midi's "Bar 1" counts from 0; a tune made in memory has no file line to name
+    assert report.problems == [
+        "body line 1, column 14: bar 2 has 5 time units while the time signature has 6"
+    ]
+
+
+def test_a_key_that_names_no_key_is_its_own_problem_not_bad_bars():
+    (tune,), _ = parse_abc("X:1\nT:t\nM:4/4\nL:1/8\nK:H Major\nGABc dedB|dedB d4|\n")
+    for use_abc2midi in (False, True) if have_abc2midi() else (False,):
+        (report,) = check_tunes([tune], use_abc2midi=use_abc2midi)
+        assert report.bars_ok and not report.valid
+        assert report.problems == [
+            "the K: line, column 3: K:H Major: H is not a key (a tonic A-G with # or b, HP, "
+            "Hp or none)"
+        ]
+    assert summarize([report])["keys_ok"] == 0
+
+
+@pytest.mark.parametrize("key", ["G", "Gm", "A Dorian", "Amix", "Bb Major", "HP", "none", "D =c"])
+def test_keys_abc_allows_are_no_problem(key):
+    assert key_problem(key) is None
+
+
+def test_a_misspelt_mode_is_named():
+    assert key_problem("G Jazz") == "K:G Jazz: 'Jazz' is not a mode (Major, Minor, Dorian, " + (
+        "Mixolydian ...)"
+    )
 
 
 def test_reports_carry_the_form_and_the_summary_counts_its_rates():

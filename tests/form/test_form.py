@@ -10,6 +10,8 @@ from musicgen.abc.corpus import read_corpus
 from musicgen.abc.theory import key_tonic
 from musicgen.form.analysis import form_counts, form_of, tune_form
 from musicgen.form.parts import count_bars
+from musicgen.playback.events import Strike
+from musicgen.playback.reader import read_tune
 from tests.conftest import CORPUS
 
 # One feature each.  Bars of 4/4 in eighths unless the fixture says otherwise.
@@ -118,6 +120,30 @@ def test_lengths_follow_unit_tuplets_broken_rhythm_and_skip_grace_notes():
         Fraction(1, 4),
     )
     assert [p.bars for p in form.parts] == [1]
+
+
+def test_the_notes_are_the_playback_readers():
+    body = "(3_BAG [K:D]F>G|[L:1/4]c<d [M:3/4]^c2|[Ac]>B [C2E2]<G,|"
+    form = tune_form(body, "4/4", "1/8", "F")
+    events = read_tune(f"X:1\nM:4/4\nL:1/8\nK:F\n{body}\n").events
+    played = [e for e in events if isinstance(e, Strike) and e.sounds]
+    assert form.pitches == tuple(s.pitch for strike in played for s in strike.sounds)
+    assert form.lengths == tuple(strike.length / 4 for strike in played)  # quarters -> wholes
+
+
+def test_broken_rhythm_after_a_chord_changes_both_notes_as_abc2midi_does():
+    form = tune_form("[Ac]<a3 A2|", "2/4", "1/16", "C")
+    assert form.lengths == (Fraction(1, 32), Fraction(9, 32), Fraction(1, 8))
+
+
+def test_decorations_and_midi_lines_leave_the_written_notes_alone():
+    form = tune_form("HA2 ~B2 .c>d|\n%%MIDI transpose 12\nE4|", "2/4", "1/8", "C")
+    assert form.pitches == (69, 71, 72, 74, 64)
+    assert form.lengths == (Fraction(1, 4),) * 2 + (
+        Fraction(3, 16),
+        Fraction(1, 16),
+        Fraction(1, 2),
+    )
 
 
 def test_a_short_first_bar_and_a_meter_change_in_the_body():

@@ -16,6 +16,8 @@ from musicgen.abc.vocab import BOS, EOS
 from musicgen.cli import main
 from musicgen.errors import GrammarError, RunDirError, SampleError
 from musicgen.form.analysis import tune_form
+from musicgen.form.cadence import Phrasing
+from musicgen.form.phrases import phrases_of
 from musicgen.form.plan import FormPlan, Target, parse_pattern
 from musicgen.form.stats import form_distribution, read_form_stats, write_form_stats
 from musicgen.grammar import STRICT, AbcGrammar
@@ -122,16 +124,17 @@ def test_a_part_closes_at_its_last_bar_and_not_before():
 def test_auto_draws_per_meter_and_is_deterministic_per_seed():
     choices = (("6/8", (("AABB", 8, 3), ("AABBCC", 8, 1))), ("3/4", (("AB", 16, 1),)))
     plan = FormPlan(choices=choices)
-    assert plan.resolve("3/4", "D", np.random.default_rng(0)) == Target(
-        (False, False), 16, True, "D", "AB"
-    )
+    drawn = plan.resolve("3/4", "D", np.random.default_rng(0))
+    assert drawn.repeats == (False, False) and drawn.bars == 16 and drawn.letters == "AB"
     drawn = [plan.resolve("6/8", "G", np.random.default_rng([5, i])).repeats for i in range(40)]
     again = [plan.resolve("6/8", "G", np.random.default_rng([5, i])).repeats for i in range(40)]
     assert drawn == again and set(drawn) == {(True, True), (True, True, True)}
     assert plan.resolve("2/4", "G", None).repeats == (True, True)  # an unseen meter: all meters
-    assert FormPlan().resolve("6/8", "Em", np.random.default_rng(0)) == Target(
+    drawn = FormPlan().resolve("6/8", "Em", np.random.default_rng(0))
+    assert dataclasses.replace(drawn, ends=(), rhyme=False, echoes=()) == Target(
         (True, True), 8, True, "E", "AABB"
     )
+    assert drawn.ends[-1] == "E" and len(drawn.echoes) == 2  # the last part: the tonic
     assert FormPlan(choices=choices, bars=4).resolve("3/4", "D").bars == 4
 
 
@@ -328,3 +331,59 @@ def test_the_sampler_draws_a_copied_tune_again_a_bounded_number_of_times(tiny_ru
     assert sorted(draws) == sorted([0, 1, 2] * (sample.MAX_TRIES - 1))  # then the last is kept
     assert redrawn == {t.index: t.text for t in sampler.generate(config)}  # still seeded
     assert redrawn.keys() == first.keys() and all(redrawn[i] != first[i] for i in first)
+
+
+def test_random_walks_under_drawn_part_endings_rhymes_and_echoes_never_dead_end():
+    """Issue 14: each part ends on its drawn letter; motifs never leave an empty mask."""
+    for rhyme in ("auto", "always"):
+        for seed in range(16):
+            pattern = "AABB" if seed % 2 else "AABBCC"
+            plan = FormPlan(pattern, 8, phrasing=Phrasing(rhyme=rhyme))
+            form = analysed(walk(plan, seed))
+            assert [p.bars for p in form.parts] == [8] * len(set(pattern)), (rhyme, seed)
+            assert form.last_note_tonic, (rhyme, seed)
+
+
+def test_a_part_ends_on_its_drawn_letter():
+    plan = FormPlan("AABB", 2, phrasing=Phrasing(rhyme="never"))
+    policy = dataclasses.replace(STRICT, plan=plan)
+    grammar = AbcGrammar(CHARS, policy=policy)
+    grammar.feed_text("M:C\nL:1/8\nK:G\n")
+    target = dataclasses.replace(grammar.state.music.form.target, ends=("D", "G"))
+    music = dataclasses.replace(
+        grammar.state.music, form=dataclasses.replace(grammar.state.music.form, target=target)
+    )
+    grammar._node = grammar._t.node(dataclasses.replace(grammar.state, music=music))
+    grammar.feed_text("ABcd efga|GABc def")  # the A part's last bar: one unit left, for D
+    allowed = {CHARS[i] for i in np.flatnonzero(grammar.allowed_mask())}
+    assert {"D", "d"} <= allowed and not allowed & set("ABCEFGabcefg^_=z(|")
+    with pytest.raises(GrammarError):
+        grammar.copy().feed("g")
+    grammar.feed_text("d:|")
+
+
+def _walk_texts(rhyme: str, seeds=range(24)):
+    plan = FormPlan("AABB", 8, phrasing=Phrasing(rhyme=rhyme))
+    return [analysed(walk(plan, seed, HEADS[0])) for seed in seeds]
+
+
+def test_rhyme_always_makes_the_b_part_end_as_the_a_part_where_the_bars_allow():
+    forms = _walk_texts("always")
+    alike = [phrases_of(f).ends_alike for f in forms]
+    assert sum(alike) >= len(alike) // 2  # a B pickup longer than A's leaves no room
+    echoes = sum(phrases_of(f).echoes for f in forms)
+    assert echoes >= len(forms) // 2
+    never = _walk_texts("never")
+    assert sum(phrases_of(f).ends_alike for f in never) <= 2  # chance alone, in random walks
+
+
+def test_a_motif_only_narrows_the_mask_and_is_dropped_when_fed_otherwise():
+    plan = FormPlan("AABB", 8, phrasing=Phrasing(rhyme="always"))
+    grammar = AbcGrammar(CHARS, policy=dataclasses.replace(STRICT, plan=plan))
+    grammar.feed_text("M:C\nL:1/8\nK:G\nGABc dBAF|GABc d2B2|cBAG FGAB|cBAG A4|")
+    assert np.flatnonzero(grammar.allowed_mask()).tolist() == [CHARS.index("G")]  # bar 5
+    free = grammar.copy()
+    free.feed("B")  # a character the motif did not ask for: the motif is dropped
+    assert np.flatnonzero(free.allowed_mask()).size > 1
+    grammar.feed_text("GAB")
+    assert np.flatnonzero(grammar.allowed_mask()).size > 1  # three notes, then free

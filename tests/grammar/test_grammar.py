@@ -249,3 +249,28 @@ def test_strict_mode_writes_no_chords_and_ends_after_a_short_final_bar():
     assert not accepts(HEAD + "[CEG]2 A6|\n") and accepts(HEAD + "[CEG]2 A6|\n", lenient=True)
     assert accepts(HEAD + "ABcd efga|ABc|]\n")
     assert not accepts(HEAD + "ABcd efga|ABc|]\nde fgab|\n")
+
+
+@pytest.mark.parametrize("grace", ["{g}", "{/g}", "{gab}", "{^f}", "{/g,2a'/}"])
+def test_lenient_grammar_reads_grace_notes_which_take_no_time(grace):
+    from musicgen.grammar import first_error
+
+    text = f"M:4/4\nL:1/8\nK:G\nGABc {grace}dedB|\n"
+    assert first_error(text, lenient=True) is None  # the bar is 8 eighths without them
+    assert first_error(text) is not None  # the sampler's grammar writes none
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("{}A", "grace notes are notes"),
+        ("{^}A", "grace notes are notes"),
+        ("{g}|", "expected a note"),  # grace notes ornament the note after them
+        ("{g}{a}A", "expected a note"),
+    ],
+)
+def test_malformed_grace_notes_are_refused(body, why):
+    from musicgen.grammar import first_error_at
+
+    line, column, reason = first_error_at(f"M:4/4\nL:1/8\nK:G\n{body}A7|\n", lenient=True)
+    assert line == 4 and why in reason

@@ -14,6 +14,7 @@ HEAD = "M:C\nL:1/8\nK:G\n"
 # that field taken from LENIENT accepts it.
 CASES = {
     "chords": HEAD + "[CEG]2 A6|\n",
+    "grace_notes": HEAD + "{g}GABc {/e}dedB|\n",
     "ties": HEAD + "A2-A2 B4|\n",
     "slurs": HEAD + "(AB) cdef g2|\n",
     "quoted_text": HEAD + '"Am"A2 B2 c4|\n',

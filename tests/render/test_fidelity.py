@@ -46,10 +46,11 @@ def collection_files(name: str) -> list[Path]:
     return sorted((Path(spec.submodule_search_locations[0]) / "corpus" / name).rglob("*.abc"))
 
 
-def melody(path: Path) -> list | None:
-    """Notes of the first track with notes, on the channel of its first note."""
+def melody(path) -> list | None:
+    """Notes of the first track with notes, on the channel of its first note (`path`: a
+    file or a `mido.MidiFile`)."""
     try:
-        midi = mido.MidiFile(path)
+        midi = path if isinstance(path, mido.MidiFile) else mido.MidiFile(path)
     except (OSError, EOFError, ValueError, KeyError, IndexError):  # none, or half-written
         return None
     for track in midi.tracks:
@@ -61,35 +62,77 @@ def melody(path: Path) -> list | None:
     return []
 
 
-def abc2midi_one(text: str, tmp: Path, name: str = "one") -> list | None:
-    """Plain abc2midi's melody for one tune run on its own."""
+def backing(path) -> list | None:
+    """The guitar-chord accompaniment: notes of the track right after the melody's, if it
+    is one (abc2midi's "gchord track", our "accompaniment"), as (channel, pitch, onset,
+    duration) in quarter notes; [] when there is none, None when the file is unreadable."""
+    try:
+        midi = path if isinstance(path, mido.MidiFile) else mido.MidiFile(path)
+    except (OSError, EOFError, ValueError, KeyError, IndexError):
+        return None
+    tracks = [t for t in midi.tracks if any(m.type == "note_on" for m in t)]
+    if len(tracks) < 2:
+        return []
+    marks = {getattr(m, "text", None) or getattr(m, "name", None) for m in tracks[1] if m.is_meta}
+    if not marks & {"gchord track", "accompaniment"}:
+        return []
+    notes = []
+    for channel in sorted({m.channel for m in tracks[1] if m.type == "note_on"}):
+        kept = mido.MidiTrack(m for m in tracks[1] if getattr(m, "channel", channel) == channel)
+        one = mido.MidiFile(ticks_per_beat=midi.ticks_per_beat, tracks=[kept])
+        notes += [(channel, *note) for note in read_notes(one)]
+    return sorted(notes, key=lambda n: (round(n[2] / TOLERANCE), n[0], n[1]))
+
+
+def same_backing(a: list | None, b: list | None) -> bool:
+    """Channel and pitch for each note, onsets and durations within `TOLERANCE`."""
+    if a is None or b is None or len(a) != len(b):
+        return False
+    return all(
+        n[:2] == m[:2]
+        and abs(n[2] - m[2]) <= TOLERANCE + 1e-9
+        and abs(n[3] - m[3]) <= TOLERANCE + 1e-9
+        for n, m in zip(a, b, strict=True)
+    )
+
+
+def melody_and_backing(path) -> tuple[list, list] | None:
+    """(melody, backing) of a MIDI file; None when it is unreadable."""
+    tune, chords = melody(path), backing(path)
+    return None if tune is None or chords is None else (tune, chords)
+
+
+def abc2midi_one(text: str, tmp: Path, name: str = "one", read=None) -> list | None:
+    """Plain abc2midi's melody (or what `read` reads) for one tune run on its own."""
     source, out = tmp / f"{name}.abc", tmp / f"{name}.mid"
     source.write_text(text + "\n", encoding="utf-8")
     subprocess.run(
         ["abc2midi", str(source), "-silent", "-o", str(out)],
         capture_output=True, timeout=60, cwd=tmp,
     )  # fmt: skip
-    return melody(out)
+    return (read or melody)(out)
 
 
-def abc2midi_melodies(texts: list[str], tmp: Path) -> list[list | None]:
-    """Plain abc2midi's melody for each tune, in one run (None where it writes no file)."""
+def abc2midi_melodies(texts: list[str], tmp: Path, read=None) -> list:
+    """Plain abc2midi's melody (or what `read` reads from each file) for each tune, in one
+    run (None where it writes no file)."""
+    read = read or melody
     numbered = [re.sub(r"^X:.*$", f"X:{i}", t, count=1, flags=re.M) for i, t in enumerate(texts, 1)]
     source = tmp / "all.abc"
     source.write_text("\n\n".join(numbered) + "\n", encoding="utf-8")
     subprocess.run(["abc2midi", str(source), "-silent"], capture_output=True, timeout=600, cwd=tmp)
-    found = [melody(tmp / f"all{i}.mid") for i in range(1, len(texts) + 1)]
+    found = [read(tmp / f"all{i}.mid") for i in range(1, len(texts) + 1)]
     # abc2midi sometimes dies part-way through a long file: the tunes after the crash get
     # a run of their own before they count as unconvertible.
     return [
-        ref if ref is not None else abc2midi_one(t, tmp)
+        ref if ref is not None else abc2midi_one(t, tmp, read=read)
         for t, ref in zip(numbered, found, strict=True)
     ]
 
 
 def ours(text: str) -> list | None:
     try:
-        return read_notes(tune_to_midi(text))
+        return melody(tune_to_midi(text))
     except Exception:  # noqa: BLE001 - a comparison counts failures, it does not stop on them
         return None
 

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 
 from musicgen.cli import main
 from musicgen.run import resume, rundir
+from musicgen.run.history import read_history
 
 # A tiny model on a tiny corpus: epochs of ~0.1 s, so a kill often lands in a checkpoint.
 TINY = ["--units", "16", "--layers", "1", "--embedding-dim", "8", "--seq-len", "64"]
@@ -161,7 +162,7 @@ def _kill_plan(rng: random.Random, process, run: Path, late: bool) -> str:
 
 def _check_loads(run: Path) -> bool:
     """Everything a kill may leave must read back; returns whether a model was there."""
-    rundir.read_history(run)
+    read_history(run)
     if (run / "config.json").exists():
         rundir.read_config(run)
         resume.read_resume_epoch(run)
@@ -190,7 +191,7 @@ def test_training_survives_repeated_sigkill(tmp_path, corpus_file, capsys):
             process = subprocess.Popen(
                 [*args, "--run", str(run)], env=env, stdout=subprocess.DEVNULL, stderr=stderr
             )
-            late = len(rundir.read_history(run)) >= epochs - 4  # a kill may see 3 more
+            late = len(read_history(run)) >= epochs - 4  # a kill may see 3 more
             moment = _kill_plan(rng, process, run, late)
             if process.poll() is not None:  # finished before the moment came
                 stderr.seek(0)
@@ -200,18 +201,18 @@ def test_training_survives_repeated_sigkill(tmp_path, corpus_file, capsys):
             process.wait()
         kills += 1
         loaded += _check_loads(run)  # raises if anything the kill left does not load
-        log.append(f"kill {kills} {moment}: {len(rundir.read_history(run))} epochs in history")
+        log.append(f"kill {kills} {moment}: {len(read_history(run))} epochs in history")
     finish = subprocess.run([*args, "--run", str(run)], env=env, capture_output=True, text=True)
     assert finish.returncode == 0, finish.stderr
     assert "Traceback" not in finish.stderr
     out, err = straight.communicate(timeout=120)
     assert straight.returncode == 0, err
 
-    history = rundir.read_history(run)
+    history = read_history(run)
     assert [row["epoch"] for row in history] == list(range(1, epochs + 1))
     assert temp_files(run) == []
     rundir.load_run(run)
-    expected = rundir.read_history(reference)
+    expected = read_history(reference)
     diff = max(abs(a["val_loss"] - b["val_loss"]) for a, b in zip(history, expected, strict=True))
     with capsys.disabled():
         print("", *log, sep="\n  ")
@@ -421,7 +422,7 @@ def test_thousands_of_tunes_stream_to_disk(tiny_run, tmp_path, monkeypatch):
     args += ("--primer", "M:6/8\\nL:1/8\\nK:G\\n", "--out", out, "--format", "abc", "--quiet")
     result = cli(*args)
     assert result.exit_code == 0, result.output[-500:]
-    written = int(re.search(r"written (\d+) of 1000 tunes", result.output).group(1))
+    written = len(list(out.glob("[0-9]*-*.abc")))
     assert written > 20
     # Part-way through, every complete tune yielded so far is already a file on disk.
     assert len(on_disk) == 4

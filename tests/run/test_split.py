@@ -43,7 +43,8 @@ def test_difference_names_what_changed(tiny_tunes):
 @pytest.fixture(scope="module")
 def corpus_run(tmp_path_factory, tiny_tunes):
     from musicgen.models.registry import ModelConfig
-    from musicgen.training.fit import TrainConfig, train
+    from musicgen.run.config import TrainConfig
+    from musicgen.training.fit import train
 
     root = tmp_path_factory.mktemp("split")
     corpus = root / "tunes.abc"
@@ -59,7 +60,7 @@ def corpus_run(tmp_path_factory, tiny_tunes):
 def test_run_dir_records_corpus_and_splits(corpus_run):
     corpus, run, tunes, _, _ = corpus_run
     data = json.loads((run / "split.json").read_text())
-    assert data["corpus"]["files"] == [str(corpus)]
+    assert "files" not in data["corpus"]  # the tunes' text, never the paths they came from
     assert data["corpus"]["tunes"] == 12
     assert len(data["test"]) == 3 and len(data["validation"]) == 1
 
@@ -76,14 +77,69 @@ def test_evaluate_scores_the_test_split(corpus_run):
     assert {"music_bits_per_char", "constrained_bits_per_char", "unreachable"} <= set(result)
 
 
-def test_held_out_on_another_corpus_is_refused_in_one_line(corpus_run, tmp_path):
+def _held_out(run, *corpus):
+    args = ["evaluate", "--run", str(run), *map(str, corpus), "--held-out", "--json"]
+    return CliRunner().invoke(main, [*args, "--split", "test"])
+
+
+def test_held_out_accepts_the_corpus_by_any_path_or_copy(corpus_run, tmp_path, monkeypatch):
     corpus, run, _, _, _ = corpus_run
-    other = tmp_path / "tunes.abc"
-    other.write_text(corpus.read_text().rsplit("X:", 1)[0])
-    out = CliRunner().invoke(main, ["evaluate", "--run", str(run), str(other), "--held-out"])
-    assert out.exit_code == 1
-    assert "cannot evaluate --held-out: not the corpus" in out.output
-    assert f"files {other} vs {corpus} in the run" in out.output
+    copy = tmp_path / "copy.abc"
+    copy.write_text("% a copy, another name\n" + corpus.read_text())
+    monkeypatch.chdir(corpus.parent)
+    for named in (corpus.name, f"./{corpus.name}", corpus, copy):
+        out = _held_out(run, named)
+        assert out.exit_code == 0, (named, out.output)
+        result = json.loads(out.output.splitlines()[-1])
+        assert result["tunes"] + result["skipped"] == 3
+
+
+def test_held_out_accepts_just_the_held_out_tunes_and_refuses_a_trained_one(corpus_run, tmp_path):
+    _, run, tunes, _, _ = corpus_run
+    data = json.loads((run / "split.json").read_text())
+    test_only = tmp_path / "test_tunes.abc"
+    test_only.write_text("\n".join(tunes[i].abc(n) for n, i in enumerate(data["test"], 1)))
+    out = _held_out(run, test_only)
+    assert out.exit_code == 0, out.output
+    trained = tmp_path / "trained.abc"
+    trained.write_text(tunes[data["train"][0]].abc(7))
+    out = _held_out(run, trained)
+    assert out.exit_code == 1 and len(out.output.splitlines()) == 1
+    assert f"cannot evaluate --held-out: {trained}:1 is a tune {run} trained on" in out.output
+    validation = tmp_path / "validation.abc"
+    validation.write_text(tunes[data["validation"][0]].abc(1))
+    assert f"is one of {run}'s validation tunes, not one of its test tunes" in (
+        _held_out(run, validation).output
+    )
+
+
+def test_held_out_on_tunes_not_in_the_corpus_is_refused_in_one_line(corpus_run, tunes_file):
+    _, run, _, _, _ = corpus_run
+    out = _held_out(run, tunes_file)
+    assert out.exit_code == 1 and len(out.output.splitlines()) == 1
+    assert f"{tunes_file}:1 is not in the corpus {run} was trained on" in out.output
+
+
+def test_resume_accepts_the_same_tunes_read_from_a_copy(corpus_run, tmp_path):
+    from musicgen.training.fit import train
+
+    corpus, run, _, model, config = corpus_run
+    copy = tmp_path / "elsewhere.abc"
+    copy.write_text(corpus.read_text())
+    result = train(read_corpus([copy]).tunes, run, model, config, progress=False)
+    assert result.epochs_done == config.epochs  # nothing to do, and no refusal
+
+
+def test_old_records_with_file_names_still_read(corpus_run, tmp_path):
+    import shutil
+
+    _, run, tunes, _, _ = corpus_run
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    data = json.loads((old / "split.json").read_text())
+    data["corpus"]["files"] = ["data/abc_tunes/irish.abc"]  # as split.json had them
+    (old / "split.json").write_text(json.dumps(data))
+    assert split.check(old, tunes, "resume")["test"] == data["test"]
 
 
 def test_resume_on_another_corpus_is_refused(corpus_run):
@@ -96,12 +152,31 @@ def test_resume_on_another_corpus_is_refused(corpus_run):
         train(tunes[:-1], run, model, replace(config, epochs=2), progress=False)
 
 
-def test_old_run_dirs_without_a_record_still_evaluate_held_out(tiny_run, tmp_path):
+def test_a_run_without_a_record_refuses_held_out(tiny_run, tmp_path):
+    # tiny_run trained on every 30th tune: the recomputed split of the whole corpus would
+    # have scored tunes it trained on as held out
     import shutil
 
     old = tmp_path / "old"
     shutil.copytree(tiny_run, old)
     (old / "split.json").unlink()
     out = CliRunner().invoke(main, ["evaluate", "--run", str(old), "--held-out", "--json"])
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.output.splitlines()[-1])["tunes"] >= 1
+    assert out.exit_code == 1 and len(out.output.splitlines()) == 1
+    assert f"cannot evaluate --held-out: {old} has no split.json" in out.output
+    assert f"python -m musicgen.evaluation.resplit {old} CORPUS" in out.output
+
+
+def test_restore_rebuilds_the_record_training_wrote(corpus_run, tmp_path):
+    import shutil
+
+    from musicgen.evaluation import resplit
+
+    corpus, run, tunes, _, _ = corpus_run
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    (old / "split.json").unlink()
+    with pytest.raises(TrainError, match="not the ones .*form.json counted"):
+        resplit.restore(old, [*tunes[1:], tunes[0]])  # another order: another split
+    assert not (old / "split.json").exists()
+    assert resplit.main([str(old), str(corpus)]) == 0
+    assert json.loads((old / "split.json").read_text()) == split.read(run)

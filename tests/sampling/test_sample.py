@@ -3,7 +3,8 @@ import pytest
 
 from musicgen.errors import SampleError
 from musicgen.run.rundir import load_run
-from musicgen.sampling.sampler import SampleConfig, Sampled, Sampler, build_primer
+from musicgen.sampling.header import build_primer
+from musicgen.sampling.sampler import SampleConfig, Sampled, Sampler
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_build_primer_from_meter_and_key():
     assert build_primer(meter="6/8", key="G") == "M:6/8\nL:1/8\nK:G\n"
     assert build_primer(meter="2/4") == "M:2/4\nL:1/16\n"
     assert build_primer("M:C\\nK:D\\n") == "M:C\nK:D\n"
-    with pytest.raises(SampleError, match="--key needs --meter"):
+    with pytest.raises(SampleError, match="key: needs a meter"):
         build_primer(key="G")
     with pytest.raises(SampleError, match="not both"):
         build_primer("M:C\n", meter="6/8")
@@ -72,6 +73,14 @@ def test_build_primer_from_meter_and_key():
 def test_sampled_abc_has_number_and_title():
     tune = Sampled(2, "M:9/8\nL:1/8\nK:D\nABc|\n", True)
     assert tune.abc().startswith("X:3\nT:Slip Jig No. 3\nM:9/8\n")
+    assert tune.abc("Mine").startswith("X:3\nT:Mine\nM:9/8\n")
+
+
+def test_first_numbers_on_with_the_tunes_a_larger_n_gives(sampler):
+    """Tune i draws from (seed, i): tunes 3..4 after tunes 1..2 are tunes 3..4 of -n 4."""
+    four = {t.index: t.text for t in sampler.generate(free(n=4, seed=5))}
+    later = {t.index: t.text for t in sampler.generate(free(n=2, seed=5, first=2))}
+    assert later == {2: four[2], 3: four[3]}
 
 
 def test_sampling_rows_follow_the_distribution(sampler):

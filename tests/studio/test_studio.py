@@ -16,7 +16,8 @@ with warnings.catch_warnings():  # starlette's note that httpx will be replaced 
 
 from musicgen.cli import main  # noqa: E402
 from musicgen.studio.app import create_app  # noqa: E402
-from musicgen.studio.engine import Engine, split_title  # noqa: E402
+from musicgen.studio.engine import Engine, title_of  # noqa: E402
+from musicgen.studio.guard import policy_for  # noqa: E402
 from musicgen.studio.tunebook import Tunebook  # noqa: E402
 from tests.conftest import JIG, REEL  # noqa: E402
 
@@ -28,10 +29,19 @@ def engine(tiny_run, tiny_tunes):
     return Engine(tiny_run, list(tiny_tunes))
 
 
+URL = "http://127.0.0.1:8000"  # the address the test clients "serve" from
+JSON = {"Content-Type": "application/json"}
+
+
+def serve(engine, path) -> TestClient:
+    """A test client of a studio bound (as far as its guard knows) to 127.0.0.1:8000."""
+    app = create_app(engine, Tunebook(path), policy_for("127.0.0.1", 8000))
+    return TestClient(app, base_url=URL, raise_server_exceptions=False)
+
+
 @pytest.fixture
 def client(engine, tmp_path):
-    app = create_app(engine, Tunebook(tmp_path / "book.sqlite"))
-    return TestClient(app, raise_server_exceptions=False)
+    return serve(engine, tmp_path / "book.sqlite")
 
 
 def test_generate_with_a_seed_gives_the_tunes_of_musicgen_sample(client, tiny_run, tmp_path):
@@ -40,8 +50,9 @@ def test_generate_with_a_seed_gives_the_tunes_of_musicgen_sample(client, tiny_ru
     tunes = answer.json()["tunes"]
     assert len(tunes) == 3
     out = tmp_path / "cli"
+    # Nothing but n, seed and max_chars on either side: every other default is shared
+    # (form auto, keys drawn from the corpus), so these are the same tunes, byte for byte.
     args = ["sample", "--run", tiny_run, "-n", 3, "--seed", 7, "--max-chars", MAX]
-    args += ["--form", "none"]  # the API's default (no form field) is any form
     result = CliRunner().invoke(main, [str(a) for a in [*args, "--out", out, "--quiet"]])
     complete = [t["abc"] for t in tunes if t["complete"]]
     assert complete, "seed 7 gives complete tunes on the tiny model"
@@ -72,19 +83,23 @@ def test_stream_reports_progress_then_the_tunes(client):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"n": "2"}, "n must be an integer"),
-        ({"n": True}, "n must be an integer"),
-        ({"n": 0}, "n must be in 1..64"),
-        ({"n": 65}, "n must be in 1..64"),
-        ({"seed": -1}, "seed must be in"),
-        ({"temperature": 0}, "temperature must be above 0"),
-        ({"temperature": "hot"}, "temperature must be a number"),
-        ({"top_k": -3}, "top_k must be in"),
+        ({"n": "2"}, "n: must be a whole number, 1 or more, not '2'"),
+        ({"n": True}, "n: must be a whole number"),
+        ({"n": 0}, "n: must be a whole number, 1 or more, not 0"),
+        ({"n": 65}, "n must be at most 64"),
+        ({"seed": -1}, "seed: must be a whole number, 0 or more"),
+        ({"temperature": 0}, "temperature: must be a number above 0"),
+        ({"temperature": "hot"}, "temperature: must be a number"),
+        ({"top_k": -3}, "top_k: must be a whole number, 0 or more"),
         ({"primer": 5}, "primer must be a string"),
         ({"primer": "M:6/8\n\u00e9"}, "characters the model never saw"),
         ({"meter": "6/8", "primer": "M:"}, "not both"),
-        ({"key": "G"}, "needs --meter"),
+        ({"key": "G"}, "key: needs a meter"),
+        ({"key": "H Major", "meter": "6/8"}, "key: 'H Major' is not a key: give a tonic A-G"),
+        ({"meter": "13/8"}, "meter: '13/8' is not one of 2/2, 3/2"),
+        ({"meter": "12/8"}, "meter: '12/8': the model in"),
         ({"form": "AAAB"}, "form pattern 'AAAB'"),
+        ({"bars_per_part": 40}, "bars per part must be 2..32"),
         ({"form": 8}, "form must be a string"),
         ({"colour": "red"}, "unknown field(s): colour"),
         ([1, 2], "must be a JSON object"),
@@ -98,8 +113,8 @@ def test_bad_generate_requests_get_a_400_with_one_line(client, body, message):
 
 
 def test_bad_bodies(client):
-    assert client.post("/api/generate", content=b"{not json").status_code == 400
-    big = client.post("/api/generate", content=b" " * 70_000)
+    assert client.post("/api/generate", content=b"{not json", headers=JSON).status_code == 400
+    big = client.post("/api/generate", content=b" " * 70_000, headers=JSON)
     assert big.status_code == 413 and "limit" in big.json()["error"]
     assert client.post("/api/render/exe", json={"abc": JIG}).status_code == 404
     assert client.post("/api/render/mid", json={"abc": "X:1\nT:x\n"}).status_code == 400
@@ -135,9 +150,9 @@ def test_tunebook_round_trip(client):
 
 def test_tunebook_survives_a_new_server(engine, tmp_path):
     path = tmp_path / "book.sqlite"
-    first = TestClient(create_app(engine, Tunebook(path)))
+    first = serve(engine, path)
     first.post("/api/tunebook", json={"abc": JIG})
-    second = TestClient(create_app(engine, Tunebook(path)))
+    second = serve(engine, path)
     assert [t["title"] for t in second.get("/api/tunebook").json()["tunes"]] == ["Tiny Jig"]
 
 
@@ -163,8 +178,28 @@ def test_continue_keeps_the_edited_start_and_title(client):
     assert tune.startswith(start) and len(tune) > len(start)
 
 
-def test_split_title():
-    assert split_title(JIG) == ("Tiny Jig", JIG.split("\n", 2)[2])
+def test_title_of():
+    assert title_of(JIG) == "Tiny Jig" and title_of("M:C\nK:G\nABc|") is None
+
+
+def test_continue_takes_a_pasted_tune_with_comments_and_fields(client):
+    start = "X:3\nT:Pasted\n% from a book\nR:jig\nM:6/8\nL:1/8\nK:G major\n|:GAB c2d|"
+    answer = client.post("/api/continue", json={"abc": start, "seed": 3, "max_chars": MAX})
+    assert answer.status_code == 200, answer.text
+    tune = answer.json()["tunes"][0]["abc"]
+    assert tune.startswith("X:1\nT:Pasted\nM:6/8\nL:1/8\nK:G Major\n|:GAB c2d|")
+
+
+def test_handlers_are_module_functions_behind_one_route_table():
+    from musicgen.studio import app
+
+    endpoints = [route.endpoint for route in app.ROUTES if hasattr(route, "endpoint")]
+    assert len(endpoints) == 15
+    for endpoint in endpoints:
+        assert endpoint.__qualname__ == endpoint.__name__  # not a closure in create_app
+        module = __import__(endpoint.__module__, fromlist=["_"])
+        assert module.__name__ in ("musicgen.studio.app", "musicgen.studio.practise_api")
+        assert getattr(module, endpoint.__name__) is endpoint
 
 
 def test_page_and_vendored_abcjs_are_served(client):
@@ -193,9 +228,16 @@ def test_studio_command_fails_cleanly_on_a_missing_run_dir(tmp_path):
 
 def test_the_form_field_maps_to_the_samplers_form_plan():
     from musicgen.form.plan import FormPlan
-    from musicgen.studio.params import sample_config
+    from musicgen.sampling.request import sample_config
+    from musicgen.studio.params import sample_request
 
-    assert sample_config({"form": "AABB"}, 90).form == FormPlan("AABB", 8)
-    assert sample_config({"form": "auto"}, 90).form == FormPlan(bars=8)  # as sample's default
-    assert sample_config({"form": None}, 90).form is None
-    assert sample_config({"form": ""}, 90).form is None
+    def plan(data):
+        return sample_config(sample_request(data)).form
+
+    assert plan({"form": "AABB"}) == FormPlan("AABB", 8)
+    assert plan({"form": "auto"}) == FormPlan(bars=8)  # as sample's default
+    assert plan({}) == plan({"form": None}) == FormPlan(bars=8)  # the default: auto, as sample
+    assert plan({"form": "none"}) is None
+    assert plan({"form": "ABAC", "bars_per_part": "auto", "cadence": False}) == FormPlan(
+        "ABAC", None, cadence=False
+    )

@@ -37,12 +37,13 @@ def studio_url(tiny_run, tiny_tunes, tmp_path_factory):
 
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
+    from musicgen.studio.guard import policy_for
     from musicgen.studio.tunebook import Tunebook
 
     book = Tunebook(tmp_path_factory.mktemp("studio") / "book.sqlite")
-    app = create_app(Engine(tiny_run, list(tiny_tunes)), book)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    app = create_app(Engine(tiny_run, list(tiny_tunes)), book, policy_for(*sock.getsockname()))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -169,6 +170,7 @@ def test_screenshot_of_the_bundled_model(tmp_path):
     from musicgen.abc.corpus import read_corpus
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
+    from musicgen.studio.guard import policy_for
     from musicgen.studio.tunebook import Tunebook
     from tests.conftest import CORPUS, JIG
 
@@ -178,7 +180,8 @@ def test_screenshot_of_the_bundled_model(tmp_path):
     book.update(book.keep(JIG)["id"], starred=True)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, book), log_level="warning"))
+    app = create_app(engine, book, policy_for(*sock.getsockname()))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

@@ -1,8 +1,8 @@
 """The configs `musicgen train` starts from: an architecture's defaults, then the options."""
 
 from musicgen.cli.training import train
-from musicgen.models.registry import ARCHITECTURES
-from musicgen.training.presets import DEFAULT_ARCH, arch_default, configs_for
+from musicgen.models.registry import ARCHITECTURES, DEFAULT_ARCH
+from musicgen.training.presets import arch_default, configs_for
 
 
 def test_each_architecture_starts_from_its_own_defaults():

@@ -10,7 +10,9 @@ from musicgen.errors import RunDirError, TrainError
 from musicgen.files import atomic_write
 from musicgen.models.registry import ModelConfig
 from musicgen.run import rundir
-from musicgen.training.fit import TrainConfig, train
+from musicgen.run.config import TrainConfig
+from musicgen.run.history import read_history
+from musicgen.training.fit import train
 
 SMALL = ModelConfig(vocab_size=0, embedding_dim=8, units=16, layers=1, dropout=0.0)
 
@@ -24,7 +26,7 @@ def test_run_dir_holds_everything_and_loads_back(tiny_run):
     assert read_form_stats(tiny_run), "the tiny corpus's forms are recorded"
     run = rundir.load_run(tiny_run)
     assert run.model_config.units == 32 and len(run.vocab) == run.model_config.vocab_size
-    history = rundir.read_history(tiny_run)
+    history = read_history(tiny_run)
     assert [r["epoch"] for r in history] == [1, 2]
     assert all(r["loss"] > 0 and r["val_loss"] > 0 and r["chars_per_s"] > 0 for r in history)
     # The best model is the one saved: its validation loss is the history's minimum.
@@ -51,7 +53,7 @@ def test_resume_continues_after_last_finished_epoch(tmp_path, tiny_tunes):
         report=seen.append,
     )
     assert [r.epoch for r in seen] == [2, 3]
-    assert [r["epoch"] for r in rundir.read_history(run)] == [1, 2, 3]
+    assert [r["epoch"] for r in read_history(run)] == [1, 2, 3]
     assert result.epochs_done == 3
     # Running the finished command again does nothing.
     again = train(
@@ -97,7 +99,7 @@ def test_resumed_run_matches_uninterrupted_run_exactly(tmp_path, tiny_tunes, arc
 
     straight = losses(tmp_path / "a")
     assert losses(tmp_path / "b", stop_after=(1, 2)) == straight
-    assert [r["val_loss"] for r in rundir.read_history(tmp_path / "b")] == [v for _, v in straight]
+    assert [r["val_loss"] for r in read_history(tmp_path / "b")] == [v for _, v in straight]
 
 
 def test_seed_makes_training_repeatable(tmp_path, tiny_tunes):
@@ -185,31 +187,30 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
-def test_cosine_schedule_decays_by_steps_or_by_time_budget():
+def test_the_schedule_warms_up_then_decays_by_steps_or_by_time_budget():
     import keras
 
-    from musicgen.training.callbacks import CosineSchedule
+    from musicgen.training.optim import BudgetClock, WarmupCosine
 
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(1.0), loss="mse")
+    def rate(schedule, step):
+        return float(schedule(step))
 
-    def lr_after(callback, steps):
-        callback.set_model(model)
-        callback.on_train_begin()
-        for _ in range(steps):
-            callback.on_train_batch_end(0)
-        return float(model.optimizer.learning_rate)
-
-    assert lr_after(CosineSchedule(1.0, 0.1, total_steps=10), 0) == pytest.approx(1.0)
-    assert lr_after(CosineSchedule(1.0, 0.1, total_steps=10), 5) == pytest.approx(0.55)
-    assert lr_after(CosineSchedule(1.0, 0.1, total_steps=10), 10) == pytest.approx(0.1)
-    # Resumed half-way: starts where it left off.
-    assert lr_after(CosineSchedule(1.0, 0.1, 10, initial_step=5), 0) == pytest.approx(0.55)
-    # A time budget already used up forces the end of the schedule.
-    assert lr_after(CosineSchedule(1.0, 0.1, 1000, seconds=1e-9), 1) == pytest.approx(0.1)
-    # Resumed with half the time budget used by earlier sessions: starts half-way down.
-    resumed = CosineSchedule(1.0, 0.1, 10**9, seconds=3600.0, elapsed=1800.0)
-    assert lr_after(resumed, 0) == pytest.approx(0.55, abs=1e-3)
+    cosine = WarmupCosine(1.0, 0.1, total=10)
+    assert [rate(cosine, s) for s in (0, 5, 10, 20)] == pytest.approx([1.0, 0.55, 0.1, 0.1])
+    # Warm-up scales the first steps: (step + 1) / warmup.
+    warm = WarmupCosine(1.0, 0.1, total=10**6, warmup=4)
+    assert [rate(warm, s) for s in (0, 1, 3, 4)] == pytest.approx([0.25, 0.5, 1.0, 1.0], 1e-4)
+    constant = WarmupCosine(0.5, 0.1, total=10, warmup=2, decay=False)
+    assert [rate(constant, s) for s in (0, 1, 9)] == pytest.approx([0.25, 0.5, 0.5])
+    # A time budget moves the decay on: half of it used, half-way down.
+    clock = keras.Variable(0.0, trainable=False)
+    timed = WarmupCosine(1.0, 0.1, total=10**9, clock=clock)
+    BudgetClock(clock, seconds=3600.0, elapsed=1800.0).on_train_begin()
+    assert rate(timed, 0) == pytest.approx(0.55, abs=1e-3)
+    BudgetClock(clock, seconds=1e-9).on_train_begin()  # spent: the end of the schedule
+    assert rate(timed, 0) == pytest.approx(0.1)
+    # The schedule is saved with a resume point's optimizer: its config rebuilds it.
+    assert rate(WarmupCosine(**cosine.get_config()), 5) == pytest.approx(0.55)
 
 
 def test_time_budget_carries_across_resumes(tmp_path, tiny_tunes):
@@ -217,15 +218,15 @@ def test_time_budget_carries_across_resumes(tmp_path, tiny_tunes):
     run = tmp_path / "run"
     first = train(tiny_tunes, run, SMALL, replace(config, epochs=1), progress=False)
     assert first.epochs_done == 1
-    spent = rundir.read_history(run)[0]["seconds"]
+    spent = read_history(run)[0]["seconds"]
     # a budget the first session already used up: the rerun trains nothing more
     again = train(tiny_tunes, run, SMALL, config, max_minutes=spent / 120, progress=False)
     assert again.stopped_by_budget and again.epochs_done == 1
-    assert len(rundir.read_history(run)) == 1
+    assert len(read_history(run)) == 1
 
 
 def test_settings_that_cannot_fit_in_memory_are_refused_up_front(tmp_path, tiny_tunes):
-    from musicgen.training.fit import step_memory_bytes
+    from musicgen.training.checks import step_memory_bytes
 
     config = ModelConfig(vocab_size=60, embedding_dim=64, units=512, layers=2)
     small = step_memory_bytes(config, TrainConfig(batch_size=32, seq_len=128))
@@ -238,7 +239,7 @@ def test_settings_that_cannot_fit_in_memory_are_refused_up_front(tmp_path, tiny_
 
 def test_transpose_adds_copies_of_training_tunes_only(tmp_path, tiny_tunes):
     from musicgen.abc.transpose import transpose_tune
-    from musicgen.training.fit import training_texts
+    from musicgen.training.dataset import training_texts
 
     train_tunes = tiny_tunes[:5]
     texts = training_texts(train_tunes, TrainConfig(transpose=2, seed=4))

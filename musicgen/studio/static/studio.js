@@ -1,7 +1,7 @@
 // musicgen studio page: plain JavaScript, no build step. Talks to the JSON API under /api/.
 // Scores are engraved by abcjs; sound is the server's WAV (musicgen.audio) in an <audio>
 // element, with abcjs's TimingCallbacks moving a highlight over the notes in time with it,
-// so nothing (no soundfont) is fetched from the network.
+// so nothing (no soundfont) is fetched from the network.  Practice tools: practice.js.
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -86,10 +86,19 @@ function showCheck(card, check) {
   span.className = "check " + (check.valid && check.bars_ok ? "ok" : "bad");
 }
 
+// Engrave the text now (concert pitch); refreshLayout then redraws it for a transposing
+// instrument and learns the bars, so that clicks on the score pick bars.
 function engrave(card) {
-  const visual = ABCJS.renderAbc($(".score", card), $(".abc", card).value,
-    {add_classes: true, responsive: "resize"});
+  if (!WRITTEN_FOR[writtenFor()]) drawScore(card, $(".abc", card).value);
+  refreshLayout(card);
+}
+
+function drawScore(card, text) {
+  const visual = ABCJS.renderAbc($(".score", card), text, {
+    add_classes: true, responsive: "resize", clickListener: (abcelem) => pickBar(card, abcelem),
+  });
   card.visual = visual[0];
+  card.dataset.shown = text;
 }
 
 function tuneCard(abc, check) {
@@ -112,12 +121,14 @@ function tuneCard(abc, check) {
   card.querySelectorAll(".dl").forEach((b) => b.addEventListener("click", () => download(card, b.dataset.fmt)));
   $(".keep", card).addEventListener("click", () => keep(card));
   $(".continue", card).addEventListener("click", () => continueTune(card));
+  wirePractice(card);
   return card;
 }
 
-async function sound(card, fmt) {
-  const response = await api(`/api/render/${fmt}`, {abc: $(".abc", card).value});
-  return {blob: await response.blob(), bpm: parseFloat(response.headers.get("X-Tempo-Bpm"))};
+async function sound(card, fmt, practice = {}) {
+  const response = await api(`/api/render/${fmt}`, {abc: $(".abc", card).value, ...practice});
+  return {blob: await response.blob(), bpm: parseFloat(response.headers.get("X-Tempo-Bpm")),
+    countIn: parseFloat(response.headers.get("X-Count-In") || "0")};
 }
 
 function highlight(card, event) {
@@ -126,21 +137,36 @@ function highlight(card, event) {
   if (event && event.elements) event.elements.flat().forEach((el) => el.classList.add("playing"));
 }
 
+// Play the server's WAV at the card's tempo: after the count-in, the whole tune with
+// abcjs's cursor in step (same bpm), or a part or bars alone; looped if asked, each time
+// round from the end of the count-in.
 async function play(card) {
   stop(card);
   say("rendering audio…");
   try {
-    const {blob, bpm} = await sound(card, "wav");
+    const practice = practiceBody(card);
+    const {blob, bpm, countIn} = await sound(card, "wav", practice);
     const audio = $(".audio", card);
     audio.src = URL.createObjectURL(blob);
-    card.cursor = new ABCJS.TimingCallbacks(card.visual, {
+    Object.assign(card.dataset, {bpm, countIn});
+    const whole = !practice.bars && !practice.part;
+    card.cursor = whole ? new ABCJS.TimingCallbacks(card.visual, {
       qpm: bpm, eventCallback: (event) => highlight(card, event),
-    });
-    audio.onended = () => stop(card);
+    }) : null;
+    const startCursor = (delay) => {
+      if (card.cursor) card.timer = setTimeout(() => card.cursor.start(0), delay * 1000);
+    };
+    audio.onended = () => {
+      if (!$(".looping", card).checked) { stop(card); return; }
+      card.dataset.loops = String(Number(card.dataset.loops || 0) + 1);
+      audio.currentTime = countIn;
+      audio.play();
+      startCursor(0);
+    };
     await audio.play();
-    card.cursor.start();
+    startCursor(countIn);
     card.dataset.playing = "1";
-    say("playing");
+    say(`playing at ${Math.round(bpm)} bpm`);
   } catch (error) {
     say(error.message, true);
   }
@@ -149,6 +175,7 @@ async function play(card) {
 function stop(card) {
   const audio = $(".audio", card);
   audio.pause();
+  clearTimeout(card.timer);
   if (card.cursor) card.cursor.stop();
   highlight(card, null);
   delete card.dataset.playing;
@@ -202,6 +229,7 @@ async function keep(card) {
 async function listKept() {
   const query = new URLSearchParams({q: $("#search").value, starred: $("#starred-only").checked ? "1" : ""});
   $("#export").href = `/api/tunebook/export.abc?${query}`;
+  $("#print-book").href = `/print?${query}&for=${writtenFor()}`;
   const {tunes} = await (await fetch(`/api/tunebook?${query}`)).json();
   const list = $("#kept");
   list.replaceChildren();
@@ -227,6 +255,10 @@ async function listKept() {
 $("#generate-form").addEventListener("submit", generate);
 $("#search").addEventListener("input", listKept);
 $("#starred-only").addEventListener("change", listKept);
+$("#written-for").addEventListener("change", () => {
+  document.querySelectorAll("#tunes .tune").forEach((card) => engrave(card));
+  listKept();
+});
 fetch("/api/info").then((r) => r.json()).then((info) => {
   $("#info").textContent = `model ${info.run.split("/").pop()} · tunebook ${info.tunebook.split("/").pop()}`;
   $("#info").title = `${info.run}\n${info.tunebook}`;

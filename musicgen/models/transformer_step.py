@@ -1,8 +1,7 @@
-"""One-step sampling functions with their state ("cache"), one per architecture.
+"""The Transformer's `Stepper`: cached one-step sampling over a key/value cache, in numpy.
 
-The sampler (`musicgen.sampling.sampler.Sampler`) drives a stepper over a batch of tunes:
-``state = stepper.start(batch)``, ``logits, state = stepper.step(ids, state)``, and, as
-tunes end and new ones begin, ``stepper.reset(state, row)`` and ``stepper.take(state, rows)``.
+`TransformerStepper` holds the weights of a `musicgen.models.transformer` model as numpy
+arrays; its state is a `KVCache` of B rows.
 """
 
 from __future__ import annotations
@@ -10,28 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-
-class LSTMStepper:
-    """The LSTM's step: its state is (2 * layers, B, units) numpy floats, zero at a start."""
-
-    def __init__(self, step, config):
-        self._step = step  # `musicgen.models.registry.make_step_fn`
-        self.shape = (2 * config.layers, config.units)
-
-    def start(self, batch: int) -> np.ndarray:
-        return np.zeros((self.shape[0], batch, self.shape[1]), np.float32)
-
-    def step(self, ids: np.ndarray, state: np.ndarray):
-        logits, state = self._step(ids, state)
-        return logits.numpy(), state.numpy()
-
-    def reset(self, state: np.ndarray, row: int) -> np.ndarray:
-        state[:, row, :] = 0.0
-        return state
-
-    def take(self, state: np.ndarray, rows: list[int]) -> np.ndarray:
-        return state[:, rows]
 
 
 @dataclass

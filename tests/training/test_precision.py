@@ -1,0 +1,70 @@
+"""`musicgen.training.precision` and the Transformer's attention layer: fast paths that must
+not change what a trained model computes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from musicgen.errors import TrainError
+from musicgen.models.registry import ModelConfig
+from musicgen.run.config import TrainConfig
+from musicgen.training.precision import cpu_has_bf16, resolve
+
+AMX = "processor : 0\nflags : fpu sse avx512f amx_bf16 amx_tile\n"
+OLD = "processor : 0\nflags : fpu sse avx2\n"
+
+
+def test_bfloat16_hardware_is_read_off_the_cpu_flags():
+    assert cpu_has_bf16(AMX) and cpu_has_bf16(OLD.replace("avx2", "avx512_bf16"))
+    assert not cpu_has_bf16(OLD)
+
+
+def test_auto_is_resolved_before_a_config_records_it():
+    assert resolve("auto", gpu=False) == "float32"  # CPUs: float32 measured faster
+    assert resolve("auto", gpu=True) == "bfloat16"
+    assert resolve("bfloat16", gpu=False) == "bfloat16"
+    with pytest.raises(TrainError, match="precision 'half' is not one of auto, float32"):
+        resolve("half")
+    with pytest.raises(TrainError, match="precision 'auto' is not one of float32, bfloat16"):
+        TrainConfig(precision="auto")
+    assert TrainConfig.from_dict({}).precision == "float32"  # runs from before the option
+
+
+@pytest.mark.slow
+def test_a_bfloat16_run_saves_a_float32_model_that_samples(tmp_path, tiny_tunes):
+    from musicgen.run.rundir import load_run
+    from musicgen.sampling.sampler import SampleConfig, Sampler
+    from musicgen.training.fit import train
+
+    run = tmp_path / "bf16"
+    model = ModelConfig(vocab_size=0, arch="transformer", units=16, layers=1, heads=2, context=64)
+    config = TrainConfig(epochs=1, batch_size=4, seq_len=64, transpose=0, precision="bfloat16")
+    train(tiny_tunes, run, model, config, progress=False)
+    assert json.loads((run / "config.json").read_text())["train"]["precision"] == "bfloat16"
+    loaded = load_run(run)
+    assert {w.dtype for w in loaded.model.weights} == {"float32"}
+    assert {layer.compute_dtype for layer in loaded.model.layers} == {"float32"}
+    tunes = list(Sampler(loaded).generate(SampleConfig(n=2, seed=1, max_chars=60)))
+    assert len(tunes) == 2
+
+
+def test_the_attention_layer_computes_what_keras_attention_computes_at_inference():
+    import keras
+
+    from musicgen.models.layers import CausalSelfAttention
+
+    x = np.random.default_rng(0).normal(size=(2, 7, 8)).astype("float32")
+    stock = keras.layers.MultiHeadAttention(2, 4, dropout=0.1)
+    ours = CausalSelfAttention(2, 4, rate=0.1)
+    want = stock(x, x, use_causal_mask=True)
+    ours(x, x, use_causal_mask=True)
+    ours.set_weights(stock.get_weights())  # old run dirs hold the stock layer's weights
+    np.testing.assert_allclose(ours(x, x, use_causal_mask=True), want, rtol=1e-5, atol=1e-6)
+    again = CausalSelfAttention.from_config(ours.get_config())
+    assert again.rate == 0.1 and again.num_heads == 2
+    # In training its dropout acts on the attention's output.
+    dropped = ours(x, x, use_causal_mask=True, training=True)
+    assert not np.allclose(dropped, want)
