@@ -208,3 +208,18 @@ def test_every_package_is_in_the_layer_table():
 def test_the_top_of_the_package_is_a_short_map():
     entries = [p.name for p in PACKAGE.iterdir() if p.name != "__pycache__"]
     assert len(entries) <= 16, sorted(entries)
+
+
+def test_modules_and_functions_stay_short_enough_to_read_alone():
+    """The house style's sizes: a module of at most 300 lines, a function of at most 60."""
+    long_modules, long_functions = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = str(path.relative_to(PACKAGE))
+        if len(text.splitlines()) > 300:
+            long_modules.append(name)
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if node.end_lineno - node.lineno + 1 > 60:
+                    long_functions.append(f"{name}:{node.name}")
+    assert long_modules == [] and long_functions == []

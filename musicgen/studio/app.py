@@ -1,7 +1,7 @@
 """The studio's ASGI app (Starlette): one page, static files and a JSON API under /api/.
 
 Each handler is a module-level function in `ROUTES` (the practice ones in
-`musicgen.studio.practise_api`); the loaded `Engine` and the open
+`musicgen.studio.practice_routes`); the loaded `Engine` and the open
 `Tunebook` are on ``request.app.state``.  Generate and continue take ``musicgen sample``'s
 options (`musicgen.sampling.request`), with the same defaults and checks.
 
@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from musicgen.errors import MusicgenError
 from musicgen.sampling.request import NO_FORM, SampleRequest
-from musicgen.studio import params, practise_api
+from musicgen.studio import params, practice_routes
 from musicgen.studio.engine import Engine
 from musicgen.studio.guard import Guard, Policy
 from musicgen.studio.params import BadRequest
@@ -151,7 +151,7 @@ async def kept_file(request: Request) -> Response:
         return _download(tune_text(tune), f"tune-{tune_id}.abc")
     if fmt not in ("mid", "wav"):
         raise BadRequest(f"no format {fmt!r}: use abc, mid or wav", 404)
-    return await practise_api.sound(tune_text(tune), fmt, f"tune-{tune_id}")
+    return await practice_routes.sound(tune_text(tune), fmt, f"tune-{tune_id}")
 
 
 async def export(request: Request) -> Response:
@@ -162,7 +162,7 @@ async def export(request: Request) -> Response:
 
 def _download(text: str, name: str) -> Response:
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(text, media_type=practise_api.MEDIA["abc"], headers=headers)
+    return Response(text, media_type=practice_routes.MEDIA["abc"], headers=headers)
 
 
 def _error(message: str, status: int) -> Response:
@@ -181,11 +181,11 @@ ROUTES = [
     Route("/api/generate/stream", generate_stream, methods=["POST"]),
     Route("/api/continue", continue_tune, methods=["POST"]),
     Route("/api/check", check, methods=["POST"]),
-    Route("/api/render/{fmt:str}", practise_api.render_posted, methods=["POST"]),
-    Route("/api/transpose", practise_api.transpose, methods=["POST"]),
-    Route("/api/layout", practise_api.tune_layout, methods=["POST"]),
-    Route("/api/vary", practise_api.vary, methods=["POST"]),
-    Route("/print", practise_api.print_view),
+    Route("/api/render/{fmt:str}", practice_routes.render_posted, methods=["POST"]),
+    Route("/api/transpose", practice_routes.transpose, methods=["POST"]),
+    Route("/api/layout", practice_routes.tune_layout, methods=["POST"]),
+    Route("/api/vary", practice_routes.vary, methods=["POST"]),
+    Route("/print", practice_routes.print_view),
     Route("/api/tunebook", kept, methods=["GET", "POST"]),
     Route("/api/tunebook/export.abc", export),
     Route("/api/tunebook/{id:int}", one_kept, methods=["GET", "PATCH", "DELETE"]),

@@ -78,7 +78,7 @@ def flag(data: dict, name: str) -> bool | None:
 
 # The request fields of generate and continue: `SampleRequest`'s, as sample's options.
 SAMPLE_FIELDS = ("n", "seed", "temperature", "top_k", "max_chars", "primer", "meter", "key")
-SAMPLE_FIELDS += ("form", "bars_per_part", "cadence")
+SAMPLE_FIELDS += ("form", "bars_per_part", "cadence", "rhyme")
 MAX_CHARS = 5000  # per tune in one request: the longest corpus tune has ~1,500
 
 
@@ -94,7 +94,7 @@ def sample_request(data: dict, defaults: SampleRequest | None = None) -> SampleR
         value = given.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value > high:
             raise BadRequest(f"{name} must be at most {high}, not {value}")
-    for name, limit in (("primer", 4000), ("meter", 20), ("key", 40), ("form", 16)):
+    for name, limit in (("primer", 4000), ("meter", 20), ("key", 40), ("form", 16), ("rhyme", 16)):
         text(given, name, None, limit)
     return replace(defaults or SampleRequest(), **given)
 

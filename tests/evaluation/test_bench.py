@@ -102,3 +102,27 @@ def test_fit_speed_times_steady_steps_and_stops_on_time():
     speed = bench_training.fit_speed(0.2, model, config, warmup=2)
     assert 0 < speed < math.inf
     assert time.perf_counter() - start < 120  # the clock stopped fit, not its 10^6 steps
+
+
+@pytest.mark.slow
+def test_the_training_row_times_what_train_runs(monkeypatch):
+    """`make bench`'s training rows go through train's own data, precision and schedule."""
+    from musicgen.training import fit, optim, precision
+
+    seen = []
+    monkeypatch.setattr(fit, "prepare_data", _spy(fit.prepare_data, seen, "data"))
+    monkeypatch.setattr(optim, "make_schedule", _spy(optim.make_schedule, seen, "schedule"))
+    monkeypatch.setattr(precision, "policy", _spy(precision.policy, seen, "precision"))
+    model = ModelConfig(vocab_size=0, embedding_dim=4, units=8, layers=1, dropout=0.0)
+    config = TrainConfig(batch_size=2, seq_len=16, transpose=1, warmup_steps=5)
+    assert bench_training.fit_speed(0.1, model, config, warmup=2) > 0
+    assert [name for name, _ in seen] == ["data", "precision", "schedule"]
+    assert seen[0][1][1] == config and seen[1][1] == ("float32",)
+
+
+def _spy(function, seen: list, name: str):
+    def spy(*args, **kwargs):
+        seen.append((name, args))
+        return function(*args, **kwargs)
+
+    return spy

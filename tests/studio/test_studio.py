@@ -198,7 +198,7 @@ def test_handlers_are_module_functions_behind_one_route_table():
     for endpoint in endpoints:
         assert endpoint.__qualname__ == endpoint.__name__  # not a closure in create_app
         module = __import__(endpoint.__module__, fromlist=["_"])
-        assert module.__name__ in ("musicgen.studio.app", "musicgen.studio.practise_api")
+        assert module.__name__ in ("musicgen.studio.app", "musicgen.studio.practice_routes")
         assert getattr(module, endpoint.__name__) is endpoint
 
 
@@ -241,3 +241,20 @@ def test_the_form_field_maps_to_the_samplers_form_plan():
     assert plan({"form": "ABAC", "bars_per_part": "auto", "cadence": False}) == FormPlan(
         "ABAC", None, cadence=False
     )
+
+
+def test_the_rhyme_field_reaches_the_plan_with_the_clis_default():
+    from musicgen.sampling.request import SampleRequest, sample_config
+    from musicgen.studio.params import BadRequest, sample_request
+
+    def plan(data):
+        return sample_config(sample_request(data)).form
+
+    assert sample_request({}).rhyme == SampleRequest().rhyme == "auto"
+    assert plan({"rhyme": "never"}) != plan({"rhyme": "always"})
+    assert plan({"rhyme": None}) == plan({})
+    with pytest.raises(Exception) as err:
+        sample_config(sample_request({"rhyme": "sometimes"}))
+    assert "rhyme" in str(err.value) and "never" in str(err.value)
+    with pytest.raises(BadRequest):
+        sample_request({"rhyme": "x" * 20})

@@ -31,6 +31,7 @@ function formData() {
     n: parseInt(get("n"), 10), seed: parseInt(get("seed"), 10),
     temperature: parseFloat(get("temperature")), top_k: parseInt(get("top_k"), 10),
     meter: get("meter") || null, key: get("key") || null, form: get("form") || null,
+    cadence: form.elements["cadence"].checked, rhyme: get("rhyme") || null,
     primer: get("primer"),
   };
 }
