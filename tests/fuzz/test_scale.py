@@ -333,6 +333,9 @@ def _studio_value(rng, field: str):
     return _junk_text(rng)
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
 def studio_request(rng) -> tuple[str, str, dict]:
     """A random request: (method, path, httpx keyword arguments)."""
     method, path = _ROUTES[int(rng.integers(len(_ROUTES)))]
@@ -344,9 +347,9 @@ def studio_request(rng) -> tuple[str, str, dict]:
     roll = rng.random()
     if roll < 0.1:  # not JSON, or not an object
         body = str(rng.choice(["{", "[1]", "null", "\xff", "1e999", '{"n": NaN}'])).encode()
-        return method, path, {"content": body}
+        return method, path, {"content": body, "headers": _JSON}  # past the guard, to the parser
     if roll < 0.12:
-        return method, path, {"content": b" " * 70_000}  # over the body limit
+        return method, path, {"content": b" " * 70_000, "headers": _JSON}  # over the limit
     fields = rng.choice(_FIELDS, size=int(rng.integers(0, 4)), replace=False)
     data = {str(f): _studio_value(rng, str(f)) for f in fields}
     if path.startswith("/api/generate") or path == "/api/continue":
@@ -385,11 +388,14 @@ def test_studio_api(tiny_run, tiny_tunes, tmp_path):
 
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
+    from musicgen.studio.guard import policy_for
     from musicgen.studio.tunebook import Tunebook
 
-    app = create_app(Engine(tiny_run, list(tiny_tunes)), Tunebook(tmp_path / "book.sqlite"))
-    kept = TestClient(app).post("/api/tunebook", json={"abc": JIG}).json()["id"]
-    with TestClient(app, raise_server_exceptions=False) as client:
+    engine, book = Engine(tiny_run, list(tiny_tunes)), Tunebook(tmp_path / "book.sqlite")
+    app = create_app(engine, book, policy_for("127.0.0.1", 8000))
+    here = "http://127.0.0.1:8000"  # the Host the guard serves
+    kept = TestClient(app, base_url=here).post("/api/tunebook", json={"abc": JIG}).json()["id"]
+    with TestClient(app, base_url=here, raise_server_exceptions=False) as client:
 
         def one(rng):
             method, path, kwargs = studio_request(rng)
