@@ -31,6 +31,15 @@ class SampleError(MusicgenError):
     """Sampling cannot start (bad primer, bad options)."""
 
 
+class OptionError(SampleError):
+    """A requested value sampling cannot use: names the option (`option`, as the studio's
+    JSON spells it) and says which values are allowed (`message`)."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option, self.message = option, message
+
+
 class MidiError(MusicgenError):
     """One tune cannot be turned into MIDI; carries the reason."""
 

@@ -15,10 +15,9 @@ from pathlib import Path
 import click
 
 from musicgen.abc.corpus import BUNDLED_CORPUS
-from musicgen.errors import MusicgenError
+from musicgen.errors import MusicgenError, OptionError
 from musicgen.models.registry import ModelConfig
 from musicgen.run.config import TrainConfig
-from musicgen.sampling.header import OptionError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CORPUS = BUNDLED_CORPUS

@@ -11,8 +11,9 @@ from __future__ import annotations
 import click
 
 from musicgen.cli.common import bad_parameter
+from musicgen.errors import OptionError
 from musicgen.form.cadence import RHYMES
-from musicgen.sampling.header import KEY_HELP, OptionError, check_key, check_meter
+from musicgen.sampling.header import KEY_HELP, check_key, check_meter
 from musicgen.sampling.request import SampleRequest
 from musicgen.sampling.request import form_plan as _library_form_plan
 

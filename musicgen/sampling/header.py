@@ -16,7 +16,7 @@ import re
 
 from musicgen.abc.theory import MODE_NAMES, default_unit_length, mode_sharps, strip_comment
 from musicgen.abc.tunes import CANONICAL_FIELDS, normalize_line
-from musicgen.errors import SampleError
+from musicgen.errors import OptionError
 from musicgen.grammar.words import KEYS, METERS
 
 ANY_KEY = "any"  # --key any: no K: line asked for or drawn, the model chooses
@@ -29,15 +29,6 @@ KEY_HELP = (
     "mixolydian, lydian, phrygian or locrian, any case, in full or by 3 letters "
     "(G, Em, A dorian, Gmix, F# Minor); or any"
 )
-
-
-class OptionError(SampleError):
-    """A requested value sampling cannot use: names the option (`option`, as the studio's
-    JSON spells it) and says which values are allowed (`message`)."""
-
-    def __init__(self, option: str, message: str):
-        super().__init__(f"{option}: {message}")
-        self.option, self.message = option, message
 
 
 def check_meter(value: str) -> str:

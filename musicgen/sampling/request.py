@@ -16,11 +16,11 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from musicgen.errors import OptionError
 from musicgen.form.cadence import RHYMES, Phrasing
 from musicgen.form.plan import AUTO, DEFAULT_BARS, MAX_BARS, MIN_BARS, FormPlan
 from musicgen.sampling.header import (
     ANY_KEY,
-    OptionError,
     build_primer,
     check_key,
     check_meter,

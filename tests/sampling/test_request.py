@@ -108,7 +108,7 @@ def test_in_order_yields_each_tune_once_those_before_it_are_in():
 
 
 def test_rhyme_is_a_request_field_with_the_cli_default_and_is_checked():
-    from musicgen.sampling.header import OptionError
+    from musicgen.errors import OptionError
     from musicgen.sampling.request import SampleRequest, sample_config
 
     assert SampleRequest().rhyme == "auto"
