@@ -1,7 +1,8 @@
 """The options of ``musicgen train``, defined once: `train_options` puts them on a command.
 
-Most defaults depend on --arch, so those options default to None ("not given") and their
-``--help`` shows each architecture's value; `musicgen.training.presets.configs_for` fills them in.
+Most defaults depend on --arch (or, with --init, on fine-tuning), so those options default
+to None ("not given") and their ``--help`` shows each case's value;
+`musicgen.training.presets.configs_for` and `finetune_configs` fill them in.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from musicgen.cli.common import _T
 from musicgen.models.registry import ARCHITECTURES, DEFAULT_ARCH
 from musicgen.run.config import WINDOWS
 from musicgen.training.distribute import STRATEGIES
-from musicgen.training.presets import arch_default, reads
+from musicgen.training.presets import FINETUNE_DEFAULTS, arch_default, finetune_defaults, reads
 
 
 def _by_arch(key: str) -> str:
@@ -20,6 +21,16 @@ def _by_arch(key: str) -> str:
     (only the architectures that read the setting)."""
     shown = [name for name in ARCHITECTURES if reads(name, key)]
     return ", ".join(f"{name} {arch_default(name, key)}" for name in shown)
+
+
+def _tuned(key: str, text: str) -> str:
+    """``--help`` text for a default that fine-tuning (--init) changes."""
+    return f"{text}; --init: {FINETUNE_DEFAULTS[key]}"
+
+
+def _tuned_rates() -> str:
+    """The fine-tuning learning rates (a share of each architecture's)."""
+    return ", ".join(f"{a} {finetune_defaults(a)['learning_rate']}" for a in ARCHITECTURES)
 
 
 _OPTIONS = [
@@ -31,10 +42,18 @@ _OPTIONS = [
         help="Run directory to write (or resume) the model in.",
     ),
     click.option(
+        "--init",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Fine-tune: start from this run dir's model (its architecture and shape; "
+        "characters new to it are added to its vocabulary).  Used when the run starts; "
+        "a resumed run continues from its own weights.",
+    ),
+    click.option(
         "--epochs",
         type=click.IntRange(1),
-        default=_T.epochs,
-        show_default=True,
+        default=None,
+        show_default=_tuned("epochs", str(_T.epochs)),
         help="Passes over the training tunes.",
     ),
     click.option(
@@ -85,7 +104,7 @@ _OPTIONS = [
         "--warmup-steps",
         type=click.IntRange(0),
         default=None,
-        show_default=_by_arch("warmup_steps"),
+        show_default=_tuned("warmup_steps", _by_arch("warmup_steps")),
         help="Steps of linear learning-rate warm-up before the cosine decay.",
     ),
     click.option(
@@ -127,8 +146,16 @@ _OPTIONS = [
         "--learning-rate",
         type=click.FloatRange(0, min_open=True),
         default=None,
-        show_default=_by_arch("learning_rate"),
+        show_default=f"{_by_arch('learning_rate')}; --init: {_tuned_rates()}",
         help="Peak learning rate (Adam for the LSTM, AdamW for the Transformer).",
+    ),
+    click.option(
+        "--patience",
+        type=click.IntRange(0),
+        default=None,
+        show_default=_tuned("patience", "0, off"),
+        help="Stop after this many epochs in a row without a better validation loss "
+        "(0: train every epoch).",
     ),
     click.option(
         "--val-fraction",

@@ -25,16 +25,19 @@ from musicgen.models.tfenv import quiet_tensorflow
 @click.argument("corpus", nargs=-1, type=click.Path())
 @train_options
 @handle_errors
-def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options):
+def train(corpus, run_dir, arch, init, max_minutes, strategy, force, quiet, **options):
     """Train an LSTM or a Transformer on ABC files (default: the bundled Irish corpus).
 
     Running the same command again resumes after the last finished epoch.  Options left
-    out take --arch's defaults (shown as "lstm ..., transformer ...").  Every setting is
-    checked before anything is written to the run directory.
+    out take --arch's defaults (shown as "lstm ..., transformer ...").  With --init RUN it
+    fine-tunes RUN's model on the corpus (its shape, gentler defaults: "--init: ...").
+    Every setting is checked before anything is written to the run directory.
     """
     if options.get("precision") is None:
         options["precision"] = _resumed_precision(Path(run_dir), force) or "auto"
-    model_config, config = _train_configs(arch, options, strategy, max_minutes)
+    if init is not None and _given("arch"):
+        options["arch"] = arch  # refused with the other shape options
+    model_config, config = _train_configs(arch, options, strategy, max_minutes, init)
     quiet_tensorflow()
     from musicgen.abc.corpus import read_corpus
     from musicgen.training.fit import train as train_run
@@ -61,7 +64,10 @@ def train(corpus, run_dir, arch, max_minutes, strategy, force, quiet, **options)
         progress=not quiet,
         report=report,
         strategy=strategy,
+        init=init,
     )
+    if result.stopped_early:
+        click.echo(f"stopped early: no better validation loss in {config.patience} epochs")
     if result.stopped_by_budget:
         click.echo(f"stopped after {max_minutes:g} minutes (time budget)")
     if result.epochs_done >= config.epochs and not result.stopped_by_budget:
@@ -84,15 +90,29 @@ def _resumed_precision(run_dir: Path, force: bool) -> str | None:
         return None  # the trainer reports a damaged run dir in its own words
 
 
-def _train_configs(arch: str, options: dict, strategy: str, max_minutes: float | None):
-    """`train`'s configs, checked before TensorFlow is imported: settings that cannot go
-    together are bad usage (exit 2), reported before anything is read or written."""
-    from musicgen.errors import TrainError
-    from musicgen.training.checks import check_placement
-    from musicgen.training.presets import configs_for
+def _given(name: str) -> bool:
+    """Whether the command line (or the environment) set option `name`."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
+
+def _train_configs(arch: str, options: dict, strategy: str, max_minutes, init: str | None):
+    """`train`'s configs, checked before TensorFlow is imported: settings that cannot go
+    together are bad usage (exit 2), reported before anything is written.  With `init`,
+    the parent's config.json is read first (a missing or bad one: exit 1)."""
+    from musicgen.errors import RunDirError, TrainError
+    from musicgen.run.rundir import read_config
+    from musicgen.training.checks import check_placement
+    from musicgen.training.presets import configs_for, finetune_configs
+
+    if init is not None and not Path(init).is_dir():
+        raise RunDirError(f"{init}: no such run directory (--init)")
+    parent = None if init is None else read_config(Path(init))[0]
     try:
-        configs = configs_for(arch, options)
+        if parent is None:
+            configs = configs_for(arch, options)
+        else:
+            configs = finetune_configs(parent, options)
         check_placement(strategy, max_minutes)
     except TrainError as exc:
         raise click.UsageError(str(exc)) from None

@@ -81,6 +81,7 @@ def _training(run_dir: Path, raw: dict) -> list[str]:
     )
     return [
         "## Training",
+        *_lineage(run_dir),
         f"- {len(history)} epochs, {minutes:.1f} minutes of training (sum of `history.csv`)"
         + at_best,
         "- Machine: not recorded in the run directory (`make checkpoint` trains on CPU with "
@@ -89,6 +90,14 @@ def _training(run_dir: Path, raw: dict) -> list[str]:
         "Keras versions of training were not recorded.",
         "",
     ]
+
+
+def _lineage(run_dir: Path) -> list[str]:
+    """Where the first weights came from: a parent run (``train --init``) or the seed."""
+    parent = rundir.read_parent(run_dir)
+    if parent is None:
+        return ["- Trained from scratch (random initial weights)."]
+    return [f"- Fine-tuned from `{parent.path}` (sha256 `{parent.sha256}` of its `model.keras`)."]
 
 
 def _figures(run_dir: Path, named: str, split_name: str, result: dict) -> list[str]:

@@ -52,6 +52,9 @@ class TrainConfig:
     shuffle_tunes: bool = False  # off: 1.364 vs 1.282 held out with it (docs/training.md)
     # The number format of the maths (musicgen.training.precision); weights stay float32.
     precision: str = "float32"  # what every run before the option computed in
+    # Stop after this many epochs in a row without a better validation loss (0: never).
+    # Off by default: a run trains its epochs (or budget), as every run before the option.
+    patience: int = 0
 
     def __post_init__(self):
         _check_train(self)
@@ -81,6 +84,7 @@ _LEAST = (
     ("min_lr", 0, True),
     ("weight_decay", 0, True),
     ("warmup_steps", 0, True),
+    ("patience", 0, True),
 )
 
 
@@ -143,3 +147,25 @@ class TrainResult:
     train_tunes: int
     val_tunes: int
     replicas: int = 1  # model copies that trained in step (see musicgen.training.distribute)
+    stopped_early: bool = False  # `TrainConfig.patience` epochs passed without improving
+
+
+@dataclass(frozen=True)
+class Parent:
+    """The run a fine-tuned run started from (``musicgen train --init``): config.json's
+    ``parent`` object.  A run trained from scratch has none."""
+
+    path: str  # the parent run dir as the user named it
+    sha256: str  # hex digest of its model.keras when this run started: which weights, exactly
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Parent:
+        """From config.json's ``parent`` object; `ValueError` for a bad one (a bad file)."""
+        if not isinstance(data, dict) or set(data) != {"path", "sha256"}:
+            raise ValueError(f"parent must hold path and sha256, got {data!r}")
+        if not all(isinstance(v, str) and v for v in data.values()):
+            raise ValueError(f"parent path and sha256 must be text, got {data!r}")
+        return cls(data["path"], data["sha256"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 from musicgen.errors import RunDirError
@@ -30,6 +31,17 @@ def read_history(run_dir: Path) -> list[dict]:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RunDirError(f"{path}: unreadable ({str(exc).splitlines()[0]})") from None
     return rows
+
+
+def epochs_since_best(rows: list[dict]) -> int:
+    """Epochs at the end of `rows` with no better score than an earlier epoch's: what early
+    stopping (`TrainConfig.patience`) counts.  The score is the validation loss, or the
+    training loss of a run without validation tunes (as the best model is chosen)."""
+    best, since = math.inf, 0
+    for row in rows:
+        score = row["loss"] if math.isnan(row["val_loss"]) else row["val_loss"]
+        best, since = (score, 0) if score < best else (best, since + 1)
+    return since
 
 
 def _parse(row: dict, path: Path) -> dict:

@@ -22,7 +22,7 @@ from musicgen.errors import RunDirError, TrainError
 from musicgen.files import atomic_write, make_dir, reason, remove, temp_affixes, write_text
 from musicgen.models.registry import ModelConfig
 from musicgen.run import rundir
-from musicgen.run.config import TrainConfig
+from musicgen.run.config import Parent, TrainConfig
 from musicgen.run.rundir import RESUME_DIR, RUN_FILES, check_archive
 
 RESUME_STATE = "state.json"
@@ -34,12 +34,21 @@ _START_OVER = "use --force to start the run over"
 
 
 def prepare_run_dir(
-    run_dir: Path, model_config: ModelConfig, config: TrainConfig, vocab: Vocab, force: bool
+    run_dir: Path,
+    model_config: ModelConfig,
+    config: TrainConfig,
+    vocab: Vocab,
+    force: bool,
+    parent: Parent | None = None,
 ) -> int:
-    """Check or create `run_dir`; return the number of epochs already done there."""
+    """Check or create `run_dir`; return the number of epochs already done there.
+
+    A fine-tuned run (`parent`) resumes only as one, and keeps the parent it recorded when
+    it started: its weights came from that one, whatever the parent holds now."""
     if force and run_dir.exists():
         rundir.clear_run_dir(run_dir)
     if (run_dir / rundir.CONFIG_FILE).exists():
+        parent = _same_parent(run_dir, parent)
         old_model, old = rundir.read_config(run_dir)
         if old_model != model_config or _replace_epochs(old) != _replace_epochs(config):
             diff = _diff(old_model, model_config, old, config)
@@ -58,8 +67,21 @@ def prepare_run_dir(
         )
     make_dir(run_dir)
     remove_stale_temps(run_dir)  # what a kill cut short
-    rundir.write_run_files(run_dir, model_config, config, vocab)
+    rundir.write_run_files(run_dir, model_config, config, vocab, parent)
     return read_resume_epoch(run_dir)
+
+
+def _same_parent(run_dir: Path, parent: Parent | None) -> Parent | None:
+    """The parent recorded in `run_dir`, if a run asking for `parent` may resume there."""
+    old = rundir.read_parent(run_dir)
+    if (old is None) != (parent is None):
+        held = "trained from scratch" if old is None else f"fine-tuned from {old.path}"
+        asked = "trained from scratch" if parent is None else f"fine-tuned from {parent.path}"
+        raise TrainError(
+            f"{run_dir} holds a run {held}, not one {asked}; "
+            "use another --run directory, or --force to start it over"
+        )
+    return old
 
 
 def save_resume_point(model, run_dir: Path, epochs_done: int) -> None:

@@ -1,7 +1,8 @@
 """The run directory: everything needed to use a trained model, side by side.
 
     model.keras    Keras 3 native file, no optimizer state, loaded with safe_mode=True
-    config.json    model and training config, musicgen version, format number
+    config.json    model and training config, musicgen version, format number, and for
+                   a fine-tuned run its parent (path and sha256 of its model.keras)
     vocab.json     the ordered characters
     history.csv    one row per epoch: loss and validation loss in bits per character
                    (`musicgen.run.history`)
@@ -15,6 +16,7 @@ run directory: JSON, HDF5 weights and Keras' safe mode only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import zipfile
@@ -28,7 +30,7 @@ from musicgen.errors import OutputError, RunDirError, VocabError
 from musicgen.files import atomic_write, make_dir, reason, write_text
 from musicgen.form.stats import FORM_FILE
 from musicgen.models.registry import ModelConfig
-from musicgen.run.config import TrainConfig
+from musicgen.run.config import Parent, TrainConfig
 from musicgen.run.history import HISTORY_FILE
 from musicgen.run.plot import PLOT_FILE
 from musicgen.run.split import SPLIT_FILE
@@ -71,29 +73,76 @@ def save_model(model, path: Path) -> None:
     atomic_write(path, lambda tmp: model.save(tmp))
 
 
-def config_dict(model_config: ModelConfig, train_config: TrainConfig | dict) -> dict:
-    """config.json's content; `train_config` a dict only for recipes of their own (the lab)."""
+def config_dict(
+    model_config: ModelConfig, train_config: TrainConfig | dict, parent: Parent | None = None
+) -> dict:
+    """config.json's content; `train_config` a dict only for recipes of their own (the lab).
+    ``parent`` is there only for a fine-tuned run, so a run from scratch reads as before."""
     if isinstance(train_config, TrainConfig):
         train_config = train_config.to_dict()
-    return {
+    data = {
         "format": CONFIG_FORMAT,
         "musicgen_version": __version__,
         "model": model_config.to_dict(),
         "train": train_config,
     }
+    if parent is not None:
+        data["parent"] = parent.to_dict()
+    return data
 
 
 def write_run_files(
-    run_dir: Path, model_config: ModelConfig, train_config: TrainConfig | dict, vocab: Vocab
+    run_dir: Path,
+    model_config: ModelConfig,
+    train_config: TrainConfig | dict,
+    vocab: Vocab,
+    parent: Parent | None = None,
 ) -> None:
     """Write config.json and vocab.json (the model comes later, from training)."""
     make_dir(run_dir)
-    write_text(run_dir / CONFIG_FILE, json.dumps(config_dict(model_config, train_config), indent=2))
+    text = json.dumps(config_dict(model_config, train_config, parent), indent=2)
+    write_text(run_dir / CONFIG_FILE, text)
     write_text(run_dir / VOCAB_FILE, vocab.to_json())
 
 
 def read_config(run_dir: Path) -> tuple[ModelConfig, TrainConfig]:
     """Read config.json; errors say which file and what is wrong with it."""
+    path, data = run_dir / CONFIG_FILE, _config_json(run_dir)
+    try:
+        model_config = ModelConfig.from_dict(data["model"])
+        train_config = TrainConfig.from_dict(dict(data["train"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunDirError(f"{path}: bad or missing model/train settings ({exc})") from None
+    return model_config, train_config
+
+
+def read_parent(run_dir: Path) -> Parent | None:
+    """The run `run_dir` was fine-tuned from, from config.json (None: trained from scratch,
+    or written before runs recorded their parent)."""
+    data = _config_json(run_dir)
+    if "parent" not in data:
+        return None
+    try:
+        return Parent.from_dict(data["parent"])
+    except ValueError as exc:
+        raise RunDirError(f"{run_dir / CONFIG_FILE}: bad parent record ({exc})") from None
+
+
+def model_sha256(run_dir: Path) -> str:
+    """Hex sha256 of the run's model.keras: names the exact weights a fine-tuned run took."""
+    digest = hashlib.sha256()
+    path = Path(run_dir) / MODEL_FILE
+    try:
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise RunDirError(f"{path}: unreadable ({reason(exc)})") from None
+    return digest.hexdigest()
+
+
+def _config_json(run_dir: Path) -> dict:
+    """config.json parsed and of this format; errors name the file."""
     path = run_dir / CONFIG_FILE
     if not path.is_file():
         raise RunDirError(f"{path}: missing (is {run_dir} a musicgen run directory?)")
@@ -107,12 +156,7 @@ def read_config(run_dir: Path) -> tuple[ModelConfig, TrainConfig]:
             f"{path}: config format {data.get('format')!r} is not {CONFIG_FORMAT} (written by "
             f"musicgen {data.get('musicgen_version', '?')}, this is {__version__})"
         )
-    try:
-        model_config = ModelConfig.from_dict(data["model"])
-        train_config = TrainConfig.from_dict(dict(data["train"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunDirError(f"{path}: bad or missing model/train settings ({exc})") from None
-    return model_config, train_config
+    return data
 
 
 def read_vocab(run_dir: Path) -> Vocab:

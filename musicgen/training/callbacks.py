@@ -1,5 +1,5 @@
-"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget and
-dropout masks that a resumed run replays exactly.
+"""Keras callbacks that make ``model.fit`` a tool: progress, checkpoints, time budget, early
+stopping and dropout masks that a resumed run replays exactly.
 
 No callback here waits on a training step: the batch-level ones are `async_safe`, and the
 learning-rate schedule runs inside the step (`musicgen.training.optim.WarmupCosine`).
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from musicgen.models.registry import build_model
 from musicgen.run import rundir
 from musicgen.run.config import EpochRecord
-from musicgen.run.history import write_history
+from musicgen.run.history import epochs_since_best, write_history
 from musicgen.run.plot import write_loss_plot
 from musicgen.run.resume import save_resume_point
 
@@ -129,6 +129,24 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if time.monotonic() >= self.deadline:
+            self.fired = True
+            self.model.stop_training = True
+
+
+class EarlyStop(keras.callbacks.Callback):
+    """Stop once `patience` epochs in a row found no better validation loss.
+
+    It reads the `Checkpointer`'s history (so it must follow it in the callback list): the
+    rows of earlier sessions count, and a resumed run stops where the uninterrupted one does.
+    """
+
+    def __init__(self, patience: int, checkpointer: Checkpointer):
+        super().__init__()
+        self.patience, self.checkpointer = patience, checkpointer
+        self.fired = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epochs_since_best(self.checkpointer.history) >= self.patience:
             self.fired = True
             self.model.stop_training = True
 

@@ -171,6 +171,38 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def run_datasets(data, config: TrainConfig, done: int, workers: int):
+    """(train batches of epochs done..epochs, validation batches or None) of `data`, a
+    `musicgen.training.fit.RunData`.
+
+    Under several workers each reads its share of the batches, from a dataset repeated so
+    that none runs dry.
+    """
+    from musicgen.training.distribute import shard_policy_data
+
+    whole = workers > 1
+    train_ds = make_dataset(
+        data.ids,
+        config.seq_len,
+        config.batch_size,
+        shuffle=True,
+        seed=config.seed,
+        epochs=(done, config.epochs),
+        drop_remainder=whole,
+        starts=data.starts,
+        steps=data.steps,
+    )
+    val_ds = None
+    if data.val_tunes:
+        val_ids = encode_stream(data.val_tunes, data.vocab)
+        val_len = min(config.seq_len, len(val_ids) - 1)
+        val_ds = make_dataset(val_ids, val_len, config.batch_size, shuffle=False)
+    if whole:
+        train_ds = shard_policy_data(train_ds.repeat())
+        val_ds = None if val_ds is None else shard_policy_data(val_ds)
+    return train_ds, val_ds
+
+
 def split_input_target(rows):
     """(B, T+1) -> ((B, T) input, (B, T) target shifted by one)."""
     return rows[:, :-1], rows[:, 1:]

@@ -13,7 +13,9 @@ so on CPU a run killed and resumed ends bit for bit where the uninterrupted one 
 `train` reads as its stages: prepare the data (`prepare_data`), check everything
 (`musicgen.training.checks`) before writing the run dir (`write_run_dir`), then build the
 datasets, the model and the callbacks and fit (`_fit`).  A refused setting leaves no run
-dir behind, or an existing one untouched.
+dir behind, or an existing one untouched.  With `init` the run is fine-tuned: its first
+weights and the start of its vocabulary come from another run dir
+(`musicgen.training.finetune`); with ``config.patience`` it stops early.
 """
 
 from __future__ import annotations
@@ -31,12 +33,11 @@ from musicgen.form.stats import write_form_stats
 from musicgen.models.registry import ModelConfig, build_model
 from musicgen.run import resume, split
 from musicgen.run.config import EpochRecord, TrainConfig, TrainResult
-from musicgen.run.history import read_history
+from musicgen.run.history import epochs_since_best, read_history
 from musicgen.training.checks import check_configs, check_memory, check_placement, check_steps
 from musicgen.training.dataset import (
-    encode_stream,
     encode_texts,
-    make_dataset,
+    run_datasets,
     steps_per_epoch,
     training_texts,
     tune_starts,
@@ -69,6 +70,16 @@ class Resumed:
     seconds: float  # training time they used, counted against --max-minutes
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What the training model is built from."""
+
+    model_config: ModelConfig  # with the corpus's vocab_size
+    config: TrainConfig
+    placement: object  # a `musicgen.training.distribute.Placement`
+    start: object = None  # a fine-tuned run's `musicgen.training.finetune.Init`
+
+
 def train(
     tunes: Sequence[Tune],
     run_dir: str | Path,
@@ -80,26 +91,33 @@ def train(
     progress: bool = True,
     report: Callable[[EpochRecord], None] | None = None,
     strategy: str = "default",
+    init: str | Path | None = None,
 ) -> TrainResult:
     """Train (or resume training) a model on `tunes` into `run_dir`.
 
     `strategy` places the work (see `musicgen.training.distribute`); under ``multi-worker`` every
-    worker runs this same function and writes its own `run_dir`.
+    worker runs this same function and writes its own `run_dir`.  `init` names a run dir
+    to fine-tune: `model_config` must have its shape (`musicgen.training.finetune`).
     """
     from musicgen.training.distribute import make_strategy
+    from musicgen.training.finetune import check_shape, read_init
 
     run_dir = Path(run_dir)
     check_placement(strategy, max_minutes)
     placement = make_strategy(strategy)  # before any TensorFlow op fixes the devices
-    data = prepare_data(tunes, config, placement.workers)
+    start = None if init is None else read_init(init)  # a bad parent: nothing written yet
+    data = prepare_data(tunes, config, placement.workers, start and start.vocab)
     model_config = replace(model_config, vocab_size=len(data.vocab))
+    if start is not None:
+        check_shape(start, model_config)
     check_memory(model_config, config)
     check_configs(model_config, config)
     check_steps(data.steps, config, len(data.ids), placement.workers)
     if not force:  # a resume on another corpus would silently train on other tunes
         split.check(run_dir, tunes, "resume")
         resume.read_resume_epoch(run_dir)  # an unreadable resume point, before any write
-    resumed = write_run_dir(run_dir, tunes, data, model_config, config, force)
+    parent = None if start is None else start.parent
+    resumed = write_run_dir(run_dir, tunes, data, model_config, config, force, parent)
     result = TrainResult(
         run_dir,
         resumed.done,
@@ -111,16 +129,26 @@ def train(
     )
     if resumed.done >= config.epochs:
         return result
+    if config.patience and epochs_since_best(resumed.history) >= config.patience:
+        return replace(result, stopped_early=True)  # it stopped early before this session
     # --max-minutes is the whole run's budget: finished epochs of earlier sessions count.
     budget = None if max_minutes is None else max_minutes * 60.0
     if budget is not None and resumed.seconds >= budget:
         return replace(result, stopped_by_budget=True)
-    return _fit(run_dir, data, model_config, config, placement, resumed, budget, progress, report)
+    setup = Setup(model_config, config, placement, start)
+    return _fit(run_dir, data, setup, resumed, budget, progress, report)
 
 
-def prepare_data(tunes: Sequence[Tune], config: TrainConfig, workers: int = 1) -> RunData:
+def prepare_data(
+    tunes: Sequence[Tune], config: TrainConfig, workers: int = 1, base: Vocab | None = None
+) -> RunData:
     """Split `tunes`, augment and order the training ones, encode them and count the
-    batches of an epoch (whole batches each of `workers` can share).  Writes nothing."""
+    batches of an epoch (whole batches each of `workers` can share).  Writes nothing.
+
+    The vocabulary is every character of the training and validation tunes, after
+    `base`'s (a fine-tuned run's parent's) if given."""
+    from musicgen.training.finetune import extend_vocab
+
     ids = split.split_ids(len(tunes), config.val_fraction, config.test_fraction, config.seed)
     train_tunes, val_tunes = ([tunes[i] for i in ids[k]] for k in ("train", "validation"))
     texts = training_texts(train_tunes, config)
@@ -128,6 +156,7 @@ def prepare_data(tunes: Sequence[Tune], config: TrainConfig, workers: int = 1) -
         order = np.random.default_rng([config.seed, 2]).permutation(len(texts))
         texts = [texts[i] for i in order]
     vocab = Vocab.from_texts([*texts, *(t.text() for t in val_tunes)])
+    vocab = vocab if base is None else extend_vocab(base, vocab)
     stream = encode_texts(texts, vocab)
     starts = tune_starts(texts) if config.windows == "tunes" else None
     whole = workers > 1  # several workers must agree on the steps: whole batches only
@@ -143,10 +172,12 @@ def write_run_dir(
     model_config: ModelConfig,
     config: TrainConfig,
     force: bool,
+    parent=None,
 ) -> Resumed:
     """Create (or check and reopen) the run dir and write what a run keeps beside the
-    model: config, vocabulary, split, form statistics.  Returns what was done there."""
-    done = resume.prepare_run_dir(run_dir, model_config, config, data.vocab, force)
+    model: config (and `parent`), vocabulary, split, form statistics.  Returns what was
+    done there."""
+    done = resume.prepare_run_dir(run_dir, model_config, config, data.vocab, force, parent)
     split.write(run_dir, split.record(tunes, data.split))
     write_form_stats(run_dir, data.train_tunes)  # what `sample --form auto` draws from
     history = [row for row in read_history(run_dir) if row["epoch"] <= done]
@@ -154,49 +185,19 @@ def write_run_dir(
     return Resumed(done, history, best, sum(r["seconds"] for r in history))
 
 
-def _datasets(data: RunData, config: TrainConfig, done: int, workers: int):
-    """(train batches of epochs done..epochs, validation batches or None).
-
-    Under several workers each reads its share of the batches, from a dataset repeated so
-    that none runs dry.
-    """
-    from musicgen.training.distribute import shard_policy_data
-
-    whole = workers > 1
-    train_ds = make_dataset(
-        data.ids,
-        config.seq_len,
-        config.batch_size,
-        shuffle=True,
-        seed=config.seed,
-        epochs=(done, config.epochs),
-        drop_remainder=whole,
-        starts=data.starts,
-        steps=data.steps,
-    )
-    val_ds = None
-    if data.val_tunes:
-        val_ids = encode_stream(data.val_tunes, data.vocab)
-        val_len = min(config.seq_len, len(val_ids) - 1)
-        val_ds = make_dataset(val_ids, val_len, config.batch_size, shuffle=False)
-    if whole:
-        train_ds = shard_policy_data(train_ds.repeat())
-        val_ds = None if val_ds is None else shard_policy_data(val_ds)
-    return train_ds, val_ds
-
-
-def _compiled_model(
-    model_config: ModelConfig, config: TrainConfig, placement, run_dir: Path, resumed, steps
-):
+def _compiled_model(setup: Setup, run_dir: Path, resumed, steps):
     """The training model under the strategy and `config.precision`, compiled; a resumed
-    run's weights and optimizer state (its step count, which the schedule follows) loaded.
+    run's weights and optimizer state (its step count, which the schedule follows) loaded,
+    or a new fine-tuned run's parent's weights, grown to its vocabulary.
     Returns the model and the schedule's budget clock (None without a time budget)."""
     import keras
 
+    from musicgen.training.finetune import grow_weights
     from musicgen.training.optim import make_optimizer, make_schedule
     from musicgen.training.precision import policy
 
-    with placement.strategy.scope(), policy(config.precision):
+    model_config, config, start = setup.model_config, setup.config, setup.start
+    with setup.placement.strategy.scope(), policy(config.precision):
         clock = keras.Variable(0.0, trainable=False, name="budget_share")
         model = build_model(model_config, fused=True)
         model.compile(
@@ -206,6 +207,8 @@ def _compiled_model(
         model.optimizer.build(model.trainable_variables)  # so optimizer state can load
         if resumed.done:
             resume.load_resume_weights(model, run_dir)
+        elif start is not None:
+            model.set_weights(grow_weights(start, model_config.vocab_size, config.seed))
     return model, clock
 
 
@@ -222,30 +225,30 @@ def _budget_callbacks(clock, budget: float | None, used: float) -> list:
 def _fit(
     run_dir: Path,
     data: RunData,
-    model_config: ModelConfig,
-    config: TrainConfig,
-    placement,
+    setup: Setup,
     resumed: Resumed,
     budget: float | None,
     progress: bool,
     report: Callable[[EpochRecord], None] | None,
 ) -> TrainResult:
-    """Fit from `resumed.done` to `config.epochs` (or the budget) and say what happened.
+    """Fit from `resumed.done` to `config.epochs` (or the budget, or early stopping) and
+    say what happened.
 
-    Initial weights come from the seed; a resumed run then loads its own.  Batch order and
-    dropout masks depend on (seed, epoch) alone, so a resumed run trains exactly as an
-    uninterrupted one.
+    Initial weights come from the seed (or the parent run); a resumed run then loads its
+    own.  Batch order and dropout masks depend on (seed, epoch) alone, so a resumed run
+    trains exactly as an uninterrupted one.
     """
     import keras
 
-    from musicgen.training.callbacks import Checkpointer, DropoutSeeds, ProgressBar, TimeBudget
+    from musicgen.training import callbacks as cb
     from musicgen.training.distribute import build_for_fit
 
+    model_config, config, placement = setup.model_config, setup.config, setup.placement
     keras.utils.set_random_seed(config.seed)
-    train_ds, val_ds = _datasets(data, config, resumed.done, placement.workers)
-    model, clock = _compiled_model(model_config, config, placement, run_dir, resumed, data.steps)
+    train_ds, val_ds = run_datasets(data, config, resumed.done, placement.workers)
+    model, clock = _compiled_model(setup, run_dir, resumed, data.steps)
     build_for_fit(model, placement, train_ds)
-    checkpointer = Checkpointer(
+    checkpointer = cb.Checkpointer(
         run_dir,
         model_config,
         config.epochs,
@@ -254,14 +257,15 @@ def _fit(
         len(data.ids) - 1,
         report,
     )
-    callbacks = [ProgressBar(progress), checkpointer, DropoutSeeds(config.seed)]
+    early = [cb.EarlyStop(config.patience, checkpointer)] if config.patience else []
+    callbacks = [cb.ProgressBar(progress), checkpointer, *early, cb.DropoutSeeds(config.seed)]
     callbacks += _budget_callbacks(clock, budget, resumed.seconds)
     model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=config.epochs,
         initial_epoch=resumed.done,
-        steps_per_epoch=data.steps,  # one iterator over all epochs' batches (see _datasets)
+        steps_per_epoch=data.steps,  # one iterator over all epochs' batches (see run_datasets)
         callbacks=callbacks,
         verbose=0,
         shuffle=False,
@@ -270,8 +274,9 @@ def _fit(
         run_dir,
         checkpointer.last_epoch or resumed.done,
         checkpointer.best,
-        any(isinstance(c, TimeBudget) and c.fired for c in callbacks),
+        any(isinstance(c, cb.TimeBudget) and c.fired for c in callbacks),
         len(data.train_tunes),
         len(data.val_tunes),
         placement.replicas,
+        any(isinstance(c, cb.EarlyStop) and c.fired for c in callbacks),
     )

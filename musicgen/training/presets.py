@@ -3,19 +3,33 @@
 `musicgen train` and anything else that trains from user settings call `configs_for`, so
 "--arch transformer with --units 256" means the same everywhere: the registry's defaults
 for that architecture (`musicgen.models.registry.ARCHITECTURES`), overridden by the settings
-given.  Light to import (no TensorFlow): the CLI builds, and so checks, the configs first.
+given.  A fine-tuned run (``--init``) calls `finetune_configs`: its parent's shape, and
+gentler training defaults.  Light to import (no TensorFlow): the CLI builds, and so checks,
+the configs first.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields, replace
 
+from musicgen.errors import TrainError
 from musicgen.models.registry import ModelConfig, architecture, default_config
 from musicgen.run.config import TrainConfig
 from musicgen.training.precision import resolve
 
 # Settings that belong to the ModelConfig; every other one is a TrainConfig field.
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig) if f.name not in ("vocab_size", "arch"))
+# Settings that shape the weights: a fine-tuned run takes them from its parent.
+SHAPE_KEYS = ("arch", "embedding_dim", "units", "layers", "heads", "context")
+# Fine-tuning starts from weights that already know the idiom, on a small corpus: a gentler
+# peak rate keeps what they know, and a small corpus is learned (and overfitted) in a few
+# epochs, so fewer of them, and stop once validation stops improving.
+FINETUNE_LR_SHARE = 1 / 3  # of the architecture's learning rate
+FINETUNE_DEFAULTS = {
+    "epochs": 10,
+    "warmup_steps": 20,  # fresh optimizer state: Adam's first steps are full size
+    "patience": 3,
+}
 
 
 def arch_default(arch: str, key: str):
@@ -52,3 +66,27 @@ def configs_for(arch: str, settings: dict) -> tuple[ModelConfig, TrainConfig]:
     if "precision" in train:  # "auto" becomes what this machine has, recorded as such
         train["precision"] = resolve(train["precision"])
     return model, TrainConfig(**train)
+
+
+def finetune_defaults(arch: str) -> dict:
+    """The training defaults of a run fine-tuned from a model of architecture `arch`."""
+    rate = arch_default(arch, "learning_rate") * FINETUNE_LR_SHARE
+    return {**FINETUNE_DEFAULTS, "learning_rate": float(f"{rate:.3g}")}
+
+
+def finetune_configs(parent: ModelConfig, settings: dict) -> tuple[ModelConfig, TrainConfig]:
+    """The configs of a run fine-tuned from a model of config `parent`: its architecture
+    and shape, `finetune_defaults`, then `settings` (None: not given).  A setting of
+    `SHAPE_KEYS` raises `TrainError` (its weights could not be the parent's); dropout,
+    which has no weights, may change."""
+    shape = [k for k in SHAPE_KEYS if settings.get(k) is not None]
+    if shape:
+        named = ", ".join("--" + k.replace("_", "-") for k in shape)
+        kept = ", ".join(f"{k} {getattr(parent, k)}" for k in SHAPE_KEYS if reads(parent.arch, k))
+        raise TrainError(
+            f"{named} cannot change with --init: a fine-tuned model keeps its parent's shape "
+            f"({kept})"
+        )
+    kept = {k: getattr(parent, k) for k in MODEL_KEYS}
+    given = {k: v for k, v in settings.items() if v is not None}
+    return configs_for(parent.arch, {**finetune_defaults(parent.arch), **kept, **given})

@@ -1,5 +1,6 @@
 """The command line as a user sees it: exit codes, one-line errors, no tracebacks."""
 
+import json
 import subprocess
 import sys
 
@@ -229,3 +230,60 @@ def test_evaluate_json(tiny_run, tiny_tunes, tmp_path):
     held_out = json.loads((tiny_run / "split.json").read_text())["validation"]
     assert data["tunes"] + data["skipped"] == len(held_out) > 0
     assert data["chars"] > 100 and 0 < data["bits_per_char"] < 8
+
+
+def test_train_help_shows_the_fine_tuning_defaults():
+    result = run("train", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "--init" in text and "--patience" in text
+    assert "default: (40; --init: 10)" in text and "default: (0, off; --init: 3)" in text
+    assert "--init: lstm 0.00133, transformer 0.001" in text
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--units", "64"], "--units cannot change with --init"),
+        (["--arch", "transformer"], "--arch cannot change with --init"),
+        (["--context", "32", "--layers", "2"], "--layers, --context cannot change with --init"),
+    ],
+)
+def test_train_init_refuses_shape_options_exit_2(tiny_run, tunes_file, tmp_path, option, message):
+    result = run("train", tunes_file, "--init", tiny_run, "--run", tmp_path / "r", *option)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "keeps its parent's shape (arch lstm" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_init_from_a_missing_or_damaged_run_exit_1(tunes_file, tmp_path):
+    result = run("train", tunes_file, "--init", tmp_path / "nowhere", "--run", tmp_path / "r")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {tmp_path / 'nowhere'}: no such run directory (--init)"
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.json").write_text("{")
+    result = run("train", tunes_file, "--init", tmp_path / "bad", "--run", tmp_path / "r")
+    assert result.exit_code == 1 and "config.json: unreadable" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_train_on_a_music21_collection_then_fine_tune_on_a_file(tmp_path, tunes_file):
+    """music21's miscFolk as a corpus, then a fine-tune of that model on three tunes."""
+    tiny = ["--arch", "lstm", "--units", "16", "--layers", "1", "--embedding-dim", "8"]
+    tiny += ["--seq-len", "64", "--batch-size", "32", "--transpose", "0", "--quiet"]
+    first = run("train", "music21:miscFolk", "--run", tmp_path / "folk", "--epochs", 1, *tiny)
+    assert first.exit_code == 0, first.output
+    assert "epoch 1/1  loss" in first.output
+    args = ["train", tunes_file, "--init", tmp_path / "folk", "--run", tmp_path / "mine"]
+    args += ["--epochs", 1, "--batch-size", 4, "--seq-len", 32, "--val-fraction", 0.3, "--quiet"]
+    tuned = run(*args)
+    assert tuned.exit_code == 0, tuned.output
+    assert "epoch 1/1  loss" in tuned.output and "done: 1 epochs" in tuned.output
+    parent = json.loads((tmp_path / "mine" / "config.json").read_text())["parent"]
+    assert parent["path"] == str(tmp_path / "folk") and len(parent["sha256"]) == 64
+    sampled = run(
+        "sample", "--run", tmp_path / "mine", "-n", 1, "--out", tmp_path / "out", "--quiet"
+    )
+    assert sampled.exit_code == 0, sampled.output

@@ -58,3 +58,18 @@ def test_card_functions_stay_short():
     functions = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)]
     lengths = {f.name: f.end_lineno - f.lineno + 1 for f in functions}
     assert max(lengths.values()) <= 60, lengths
+
+
+def test_card_shows_the_lineage_of_a_fine_tuned_run(tiny_run, tmp_path):
+    import json
+    import shutil
+
+    assert "- Trained from scratch" in card(tiny_run, [Path("x.abc")], "validation", RESULT)
+    child = tmp_path / "child"
+    shutil.copytree(tiny_run, child)
+    config = json.loads((child / "config.json").read_text())
+    config["parent"] = {"path": "checkpoints/default", "sha256": "ab" * 32}
+    (child / "config.json").write_text(json.dumps(config))
+    text = card(child, [Path("x.abc")], "validation", RESULT)
+    assert f"- Fine-tuned from `checkpoints/default` (sha256 `{'ab' * 32}`" in text
+    assert "Trained from scratch" not in text

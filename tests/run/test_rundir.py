@@ -265,3 +265,30 @@ def test_stale_temp_files_of_killed_writes_are_removed(run):
     assert sorted(removed) == sorted(stale)
     assert all(path.exists() for path in keep)
     rundir.load_run(run)
+
+
+def test_a_config_from_before_fine_tuning_and_early_stopping_still_loads(run):
+    """config.json without ``patience`` or ``parent``: a run from scratch that never
+    stopped early, as it was."""
+    path = run / "config.json"
+    data = json.loads(path.read_text())
+    del data["train"]["patience"]
+    assert "parent" not in data
+    path.write_text(json.dumps(data))
+    assert rundir.read_config(run)[1].patience == 0
+    assert rundir.read_parent(run) is None
+    data["parent"] = {"path": "p"}
+    path.write_text(json.dumps(data))
+    with pytest.raises(RunDirError, match="config.json: bad parent record"):
+        rundir.read_parent(run)
+
+
+def test_epochs_since_best_counts_the_epochs_after_the_best():
+    from musicgen.run.history import epochs_since_best
+
+    nan = float("nan")
+    rows = [{"loss": 3.0, "val_loss": v} for v in (2.0, 1.5, 1.6, 1.5)]
+    assert epochs_since_best(rows) == 2 and epochs_since_best(rows[:2]) == 0
+    assert epochs_since_best([]) == 0
+    no_val = [{"loss": loss, "val_loss": nan} for loss in (2.0, 1.0, 1.2)]
+    assert epochs_since_best(no_val) == 1  # the training loss, without validation tunes
