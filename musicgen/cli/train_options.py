@@ -97,8 +97,8 @@ _OPTIONS = [
         default=None,
         show_default="auto; a resumed run keeps its own",
         help="Number format of the maths: bfloat16 is mixed precision (bfloat16 maths, "
-        "float32 weights); auto picks it on GPUs of compute capability 8+ and float32 on "
-        "CPUs, where it measured faster.  Saved models and sampling stay float32.",
+        "float32 weights); auto picks it on CPUs with AMX or AVX512-BF16 and GPUs of "
+        "compute capability 8+, float32 elsewhere.  Saved models and sampling stay float32.",
     ),
     click.option(
         "--warmup-steps",

@@ -23,9 +23,10 @@ def test_bfloat16_hardware_is_read_off_the_cpu_flags():
 
 
 def test_auto_is_resolved_before_a_config_records_it():
-    assert resolve("auto", gpu=False) == "float32"  # CPUs: float32 measured faster
-    assert resolve("auto", gpu=True) == "bfloat16"
-    assert resolve("bfloat16", gpu=False) == "bfloat16"
+    assert resolve("auto", cpuinfo=AMX, gpu=False) == "bfloat16"
+    assert resolve("auto", cpuinfo=OLD, gpu=False) == "float32"
+    assert resolve("auto", cpuinfo=OLD, gpu=True) == "bfloat16"
+    assert resolve("float32", cpuinfo=AMX, gpu=True) == "float32"
     with pytest.raises(TrainError, match="precision 'half' is not one of auto, float32"):
         resolve("half")
     with pytest.raises(TrainError, match="precision 'auto' is not one of float32, bfloat16"):
