@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -30,29 +28,19 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
+from tests.studio.serve import serve_studio  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def studio_url(tiny_run, tiny_tunes, tmp_path_factory):
-    import uvicorn
-
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
-    from musicgen.studio.guard import policy_for
     from musicgen.studio.tunebook import Tunebook
 
     book = Tunebook(tmp_path_factory.mktemp("studio") / "book.sqlite")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(Engine(tiny_run, list(tiny_tunes)), book, policy_for(*sock.getsockname()))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    server.should_exit = True
-    thread.join(timeout=5)
+    engine = Engine(tiny_run, list(tiny_tunes))
+    with serve_studio(lambda policy: create_app(engine, book, policy)) as url:
+        yield f"{url}/"
 
 
 def open_browser(download_dir: Path, width: int = 1200, height: int = 1400):
@@ -165,12 +153,10 @@ def test_edit_rerenders_and_continue_samples_a_new_ending(studio_url, tmp_path):
 )
 def test_screenshot_of_the_bundled_model(tmp_path):
     """Write the README's screenshot (a PNG at $STUDIO_SCREENSHOT) with checkpoints/default."""
-    import uvicorn
 
     from musicgen.abc.corpus import read_corpus
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
-    from musicgen.studio.guard import policy_for
     from musicgen.studio.tunebook import Tunebook
     from tests.conftest import CORPUS, JIG
 
@@ -178,21 +164,16 @@ def test_screenshot_of_the_bundled_model(tmp_path):
     engine = Engine(repo / "checkpoints" / "default", list(read_corpus([CORPUS]).tunes))
     book = Tunebook(tmp_path / "book.sqlite")
     book.update(book.keep(JIG)["id"], starred=True)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(engine, book, policy_for(*sock.getsockname()))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    with serve_studio(lambda policy: create_app(engine, book, policy)) as url:
+        _screenshot(tmp_path, f"{url}/")
+
+
+def _screenshot(tmp_path: Path, url: str) -> None:
     browser = open_browser(tmp_path, width=1200, height=1000)
     try:
-        generate(browser, f"http://127.0.0.1:{sock.getsockname()[1]}/", 2, 3, meter="6/8")
+        generate(browser, url, 2, 3, meter="6/8")
         path = Path(os.environ["STUDIO_SCREENSHOT"])
         path.parent.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(path))
     finally:
         browser.quit()
-        server.should_exit = True
-        thread.join(timeout=5)

@@ -8,7 +8,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import pytest
 
 from musicgen.studio.tunebook import Tunebook
 from tests.conftest import JIG
+from tests.studio.serve import serve_studio
 
 SECONDS = float(os.environ.get("MUSICGEN_LOAD_SECONDS", "4"))
 CLIENTS = 20
@@ -27,11 +27,8 @@ CLIENTS = 20
 
 @pytest.fixture(scope="module")
 def served(tiny_run, tiny_tunes, tmp_path_factory):
-    import uvicorn
-
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
-    from musicgen.studio.guard import policy_for
 
     engine = Engine(tiny_run, list(tiny_tunes))
     active, most = [0], [0]
@@ -49,17 +46,8 @@ def served(tiny_run, tiny_tunes, tmp_path_factory):
 
     engine.sampler.generate = counted
     book = Tunebook(tmp_path_factory.mktemp("load") / "book.sqlite")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(engine, book, policy_for(*sock.getsockname()))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", book, most
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_studio(lambda policy: create_app(engine, book, policy)) as url:
+        yield url, book, most
 
 
 def client_loop(url, seed, until, kept, timings, errors):

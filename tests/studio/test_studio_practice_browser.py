@@ -4,7 +4,6 @@ written-for, vary, print view; and a page on another port that tries to keep a t
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,24 +13,26 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
+from tests.studio.serve import serve_studio  # noqa: E402
 from tests.studio.test_studio_browser import CHROMIUM, DRIVER, generate, open_browser, pytestmark  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def studio(tiny_run, tiny_tunes, tmp_path_factory):
     """The studio on a free port, with every API request it was asked recorded."""
-    import uvicorn
-
     from musicgen.studio.app import create_app
     from musicgen.studio.engine import Engine
-    from musicgen.studio.guard import policy_for
     from musicgen.studio.tunebook import Tunebook
 
     book = Tunebook(tmp_path_factory.mktemp("practice") / "book.sqlite")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(Engine(tiny_run, list(tiny_tunes)), book, policy_for(*sock.getsockname()))
+    engine = Engine(tiny_run, list(tiny_tunes))
     asked: list[tuple[str, dict]] = []
+    app = None  # the studio, made once the port (and so the guard's policy) is known
+
+    def make(policy):
+        nonlocal app
+        app = create_app(engine, book, policy)
+        return recording
 
     async def recording(scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -57,14 +58,8 @@ def studio(tiny_run, tiny_tunes, tmp_path_factory):
 
         return await app(scope, replay, send)
 
-    server = uvicorn.Server(uvicorn.Config(recording, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/", book, asked
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_studio(make) as url:
+        yield f"{url}/", book, asked
 
 
 def last(asked, path):
