@@ -81,3 +81,13 @@ def _report_skipped(corpus_data) -> None:
             click.echo(f"  {skip}", err=True)
         if len(corpus_data.skipped) > 10:
             click.echo(f"  ... and {len(corpus_data.skipped) - 10} more", err=True)
+
+
+def left_out(tunes: list, runs) -> list:
+    """`tunes` without those each of `runs` held out, saying how many went."""
+    from musicgen.run.split import leave_out
+
+    for run in runs:
+        tunes, gone = leave_out(tunes, run)
+        click.echo(f"left out {gone} tunes held out by {run}")
+    return tunes

@@ -15,6 +15,7 @@ from musicgen.cli.common import (
     _corpus_paths,
     _report_skipped,
     handle_errors,
+    left_out,
     run_option,
 )
 from musicgen.cli.train_options import train_options
@@ -24,8 +25,16 @@ from musicgen.models.tfenv import quiet_tensorflow
 @click.command()
 @click.argument("corpus", nargs=-1, type=click.Path())
 @train_options
+@click.option(
+    "--leave-out",
+    "leave_out",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Leave out of the corpus the tunes this run dir held out (and, by title, other "
+    "versions of them), so that run's scores stay comparable with this one's.  Repeatable.",
+)
 @handle_errors
-def train(corpus, run_dir, arch, init, max_minutes, strategy, force, quiet, **options):
+def train(corpus, run_dir, arch, init, max_minutes, strategy, force, quiet, leave_out, **options):
     """Train an LSTM or a Transformer on ABC files (default: the bundled Irish corpus).
 
     Running the same command again resumes after the last finished epoch.  Options left
@@ -44,7 +53,8 @@ def train(corpus, run_dir, arch, init, max_minutes, strategy, force, quiet, **op
 
     corpus_data = read_corpus(_corpus_paths(corpus))
     _report_skipped(corpus_data)
-    click.echo(f"training on {len(corpus_data.tunes)} tunes -> {run_dir}")
+    tunes = left_out(list(corpus_data.tunes), leave_out)
+    click.echo(f"training on {len(tunes)} tunes -> {run_dir}")
 
     def report(record):
         val = "" if math.isnan(record.val_loss) else f"  val_loss {record.val_loss:.3f}"
@@ -55,7 +65,7 @@ def train(corpus, run_dir, arch, init, max_minutes, strategy, force, quiet, **op
         )
 
     result = train_run(
-        corpus_data.tunes,
+        tunes,
         run_dir,
         model_config,
         config,

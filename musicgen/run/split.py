@@ -181,3 +181,28 @@ def clear(run_dir: str | Path) -> None:
         path.unlink(missing_ok=True)
     except OSError as exc:
         raise RunDirError(f"{path}: cannot remove ({exc.strerror})") from None
+
+
+def leave_out(tunes: Sequence[Tune], run_dir: str | Path) -> tuple[list[Tune], int]:
+    """`tunes` without the tunes `run_dir` held out (validation and test), and how many
+    went: so a model trained on them (a base to fine-tune) can still be scored on those.
+
+    A held-out tune is found by its text and, where it is among `tunes`, by its title
+    too, so another collection's version of the same tune goes with it.  A run without a
+    record of its split is refused (`RunDirError`).
+    """
+    data = require(run_dir, "leave out its held-out tunes")
+    hashes = data["corpus"]["tune_hashes"]
+    gone = {hashes[i] for k in ("validation", "test") for i in data[k]}
+    titles = {_title_key(t) for t in tunes if tune_hash(t) in gone} - {""}
+    kept = [t for t in tunes if tune_hash(t) not in gone and _title_key(t) not in titles]
+    return kept, len(tunes) - len(kept)
+
+
+def _title_key(tune: Tune) -> str:
+    """The tune's title as versions in other collections spell it: lower case, letters
+    and digits only, without a leading "the" ("" for an untitled tune)."""
+    words = "".join(c if c.isalnum() else " " for c in (tune.get("T") or "").lower()).split()
+    if words[:1] == ["the"]:
+        words = words[1:]
+    return "".join(words)

@@ -180,3 +180,29 @@ def test_restore_rebuilds_the_record_training_wrote(corpus_run, tmp_path):
     assert not (old / "split.json").exists()
     assert resplit.main([str(old), str(corpus)]) == 0
     assert json.loads((old / "split.json").read_text()) == split.read(run)
+
+
+def test_leave_out_drops_held_out_tunes_and_other_versions_by_title(corpus_run, tmp_path):
+    corpus, run, tunes, _, _ = corpus_run
+    data = json.loads((run / "split.json").read_text())
+    held = [tunes[i] for k in ("validation", "test") for i in data[k]]
+    version = held[0].abc(1, title=f"The {held[0].title.upper()}!").replace("K:", "N:x\nK:", 1)
+    other = tmp_path / "other.abc"
+    other.write_text(version + "\n" + tunes[data["train"][0]].abc(2, title="Something Else"))
+    mixed = [*read_corpus([other]).tunes, *tunes]
+    kept, gone = split.leave_out(mixed, run)
+    assert gone == len(held) + 1  # the held-out tunes, and the other version of one
+    assert not {split.tune_hash(t) for t in held} & {split.tune_hash(t) for t in kept}
+    assert len(kept) == len(mixed) - gone
+
+
+def test_train_leave_out_says_how_many_went(corpus_run, tmp_path):
+    corpus, run, _, _, _ = corpus_run
+    args = ["train", str(corpus), "--run", str(tmp_path / "r"), "--leave-out", str(run)]
+    args += ["--arch", "lstm", "--units", "8", "--embedding-dim", "4", "--layers", "1"]
+    out = CliRunner().invoke(main, [*args, "--epochs", "1", "--seq-len", "16", "--quiet"])
+    assert out.exit_code == 0, out.output
+    assert "left out 4 tunes held out by" in out.output
+    assert "training on 8 tunes" in out.output
+    bad = CliRunner().invoke(main, [*args[:4], "--leave-out", str(tmp_path), "--quiet"])
+    assert bad.exit_code == 1 and "has no split.json" in bad.output
