@@ -15,6 +15,10 @@ class CorpusError(MusicgenError):
     """An ABC file cannot be read at all (missing, not UTF-8, empty, no tunes)."""
 
 
+class TuneError(MusicgenError):
+    """A tune that cannot be used as asked: no ``K:`` line, no bars, bars out of range."""
+
+
 class VocabError(MusicgenError):
     """Text contains characters the vocabulary does not know, or vocab.json is bad."""
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from musicgen.errors import SampleError
+from musicgen.abc import bars
+from musicgen.errors import SampleError, TuneError
 from musicgen.sampling.header import clean_primer
 from musicgen.sampling.request import in_order
 from musicgen.sampling.sampler import SampleConfig
-from musicgen.studio import bars
 from musicgen.studio.params import BadRequest
 
 
@@ -118,7 +118,7 @@ def splice(new: str, old: str, end: int, old_layout: bars.Layout) -> str | None:
     (that bar line and all after it); None if `new` has fewer bars."""
     try:
         fresh = bars.layout(new).bars
-    except BadRequest:
+    except TuneError:
         return None
     if len(fresh) < end:
         return None

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musicgen.abc import bars
 from musicgen.errors import MidiError
-from musicgen.studio import bars
 
 CLICK = 0.03  # seconds: a short tick, heard clearly even under a fast tempo
 CLICK_HZ = (1760.0, 1320.0)  # the bar's first beat higher (A6), the others E6

@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from musicgen.abc import bars
 from musicgen.sampling.request import NO_FORM, SampleRequest
-from musicgen.studio import bars, params
+from musicgen.studio import params
 from musicgen.studio.params import BadRequest
 from musicgen.studio.practice import Practice, render
 from musicgen.studio.tunebook import tune_text

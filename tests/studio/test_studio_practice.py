@@ -15,11 +15,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
-from musicgen.studio import bars  # noqa: E402
+from musicgen.abc import bars  # noqa: E402
+from musicgen.errors import TuneError  # noqa: E402
 from musicgen.studio.app import create_app  # noqa: E402
 from musicgen.studio.engine import Engine  # noqa: E402
 from musicgen.studio.guard import policy_for  # noqa: E402
-from musicgen.studio.params import BadRequest  # noqa: E402
 from musicgen.studio.practice import beats_of  # noqa: E402
 from musicgen.studio.tunebook import Tunebook  # noqa: E402
 from tests.conftest import JIG, REEL  # noqa: E402
@@ -104,7 +104,7 @@ def test_bar_layout_of_parts_endings_and_a_pickup():
     assert bars.part(TWO_PARTS, "B").endswith("K:G\n|:dBG AFD|G3 G3:|\n")
     assert bars.bar_range(JIG, 3, 4).endswith("K:G Major\n|cBA G3|cBA G2z|]\n")
     assert len(bars.layout(REEL).bars) == 5  # the (3ABc pickup is bar 1
-    with pytest.raises(BadRequest, match="no K: line"):
+    with pytest.raises(TuneError, match="no K: line"):
         bars.layout("X:1\nT:x\n")
 
 

@@ -1,4 +1,4 @@
-"""A tune's bars and parts as offsets into its text: what the page loops, selects and varies.
+"""A tune's bars and parts as offsets into its text: what ``vary`` and the studio's loops select.
 
 Bars are numbered 1, 2, ... in the order they are written (first and second endings are
 bars of their own), as a player counts them on the page; a bar runs from just after one
@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass
 
 from musicgen.abc.lexer import Token, lex
-from musicgen.studio.params import BadRequest
+from musicgen.errors import TuneError
 
 MUSIC = frozenset({"note", "rest", "chord"})
 
@@ -54,17 +54,17 @@ class Layout:
 
 
 def layout(abc: str) -> Layout:
-    """The bars of the first tune in `abc`; `BadRequest` if it has no ``K:`` or no music."""
+    """The bars of the first tune in `abc`; `TuneError` if it has no ``K:`` or no music."""
     tokens = lex(abc)
     key = next((i for i, t in enumerate(tokens) if t.kind == "field" and t.name == "K"), None)
     if key is None:
-        raise BadRequest("the tune has no K: line")
+        raise TuneError("the tune has no K: line")
     body = key + 1
     while body < len(tokens) and tokens[body].kind == "newline":
         body += 1
     bars = _bars(tokens[body:], tokens[body].start if body < len(tokens) else len(abc))
     if not bars:
-        raise BadRequest("the tune has no bars of music")
+        raise TuneError("the tune has no bars of music")
     return Layout(abc[: tokens[body - 1].end] if body > key else abc, tuple(bars))
 
 
@@ -105,7 +105,7 @@ def bar_range(abc: str, first: int, last: int) -> str:
     tune = layout(abc)
     count = len(tune.bars)
     if not 1 <= first <= last <= count:
-        raise BadRequest(f"bars {first}..{last} are not within the tune's 1..{count}")
+        raise TuneError(f"bars {first}..{last} are not within the tune's 1..{count}")
     pieces = []
     for bar in tune.bars[first - 1 : last]:
         tokens = lex(abc[bar.start : bar.close])
@@ -118,7 +118,7 @@ def part(abc: str, label: str) -> str:
     tune = layout(abc)
     spans = tune.parts()
     if label not in spans:
-        raise BadRequest(f"the tune has no part {label!r}; it has {', '.join(spans)}")
+        raise TuneError(f"the tune has no part {label!r}; it has {', '.join(spans)}")
     first, last = spans[label]
     start, end = tune.bars[first - 1].open, tune.bars[last - 1].end
     return tune.header + abc[start:end].strip("\n") + "\n"
