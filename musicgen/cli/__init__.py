@@ -1,7 +1,7 @@
 """The ``musicgen`` command line: thin click commands over the library.
 
 One module per kind of command: `training` (train, lab-train, evaluate, bench; train's
-options in `train_options`), `music` (sample, render), `corpus` (data stats, check),
+options in `train_options`), `music` (sample, render), `vary`, `corpus` (data stats, check),
 `studio`; `common` holds error handling and the option defaults, which come from the
 library's config dataclasses.
 """
@@ -16,6 +16,7 @@ from musicgen.cli.corpus import check, data
 from musicgen.cli.music import render, sample
 from musicgen.cli.studio import studio
 from musicgen.cli.training import bench, evaluate, lab_train, train
+from musicgen.cli.vary import vary
 
 __all__ = ["main", "handle_errors"]
 
@@ -26,5 +27,5 @@ def main() -> None:
     """Learn folk tunes in ABC notation and write new ones as ABC and MIDI."""
 
 
-for command in (train, data, sample, render, evaluate, check, bench, lab_train, studio):
+for command in (train, data, sample, vary, render, evaluate, check, bench, lab_train, studio):
     main.add_command(command)

@@ -158,6 +158,14 @@ _OPTIONS = [
         "(0: train every epoch).",
     ),
     click.option(
+        "--fim",
+        type=click.FloatRange(0, 1, max_open=True),
+        default=None,
+        show_default="0, off",
+        help="Share of training texts in fill-in-the-middle order (some bars moved after "
+        "the rest), so `musicgen vary` fills a gap knowing what follows it.",
+    ),
+    click.option(
         "--val-fraction",
         type=click.FloatRange(0, 1, max_open=True),
         default=_T.val_fraction,

@@ -55,6 +55,9 @@ class TrainConfig:
     # Stop after this many epochs in a row without a better validation loss (0: never).
     # Off by default: a run trains its epochs (or budget), as every run before the option.
     patience: int = 0
+    # Share of the training texts in fill-in-the-middle order (musicgen.training.fim), so
+    # that `musicgen vary` can fill a gap knowing what follows it (0: runs before the option).
+    fim: float = 0.0
 
     def __post_init__(self):
         _check_train(self)
@@ -106,7 +109,7 @@ def _check_train(config: TrainConfig) -> None:
             raise TrainError(f"{name} must be a number, got {value!r}")
         if value < least or (value == least and not inclusive):
             raise TrainError(f"{name} must be {'>=' if inclusive else '>'} {least}, got {value!r}")
-    for name in ("val_fraction", "test_fraction"):
+    for name in ("val_fraction", "test_fraction", "fim"):
         if not 0 <= getattr(config, name) < 1:
             raise TrainError(f"{name} must be in [0, 1), got {getattr(config, name)!r}")
     if config.val_fraction + config.test_fraction >= 1:

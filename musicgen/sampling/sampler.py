@@ -35,6 +35,7 @@ from musicgen.errors import GrammarError, SampleError
 from musicgen.form.plan import AUTO, FormPlan
 from musicgen.run.rundir import Run
 from musicgen.training.dataset import tune_context
+from musicgen.training.fim import SENTINELS
 
 # Past this fraction of --max-chars, the end marker gets a bonus (in logits: e^4 ~ 55x more
 # likely), so a rambling tune ends at its next complete bar instead of being cut off.
@@ -110,6 +111,8 @@ class Sampler:
         self._stepper = architecture(config.arch).stepper(run.model, config)
         # What training put before a tune at the zero state: BOS, or EOS then BOS.
         self.context = tune_context(self.vocab, run.train_config)
+        # Never written: the tune-start marker, fill-in-the-middle's sentinels.
+        self.banned = [i for i, c in enumerate(self.vocab.chars) if c in (BOS, *SENTINELS)]
 
     def generate(self, config: SampleConfig) -> Iterator[Sampled]:
         """Yield `config.n` tunes in the order they finish (each knows its index).
@@ -217,7 +220,7 @@ class Sampler:
     def _choose(self, logits: np.ndarray, slots: list, config: SampleConfig) -> np.ndarray:
         """Pick the next character of every slot: forced primer characters, or a sample."""
         logits = logits.astype(np.float64) / config.temperature
-        logits[:, self.vocab.bos] = -np.inf  # a tune never restarts in the middle
+        logits[:, self.banned] = -np.inf  # a tune never restarts in the middle
         uniform = np.zeros(len(slots))
         forced = np.full(len(slots), -1)
         for b, slot in enumerate(slots):

@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from musicgen.abc import bars
-from musicgen.errors import SampleError, TuneError
+from musicgen.errors import SampleError
 from musicgen.sampling.header import clean_primer
 from musicgen.sampling.request import in_order
 from musicgen.sampling.sampler import SampleConfig
-from musicgen.studio.params import BadRequest
 
 
 class Engine:
@@ -59,27 +57,20 @@ class Engine:
         return [self._answer(t.abc(title_of(abc)), t.complete) for t in tunes]
 
     def vary(self, abc: str, first: int, last: int, config: SampleConfig) -> list[dict]:
-        """Variations on bars `first`..`last`: `config.n` new continuations from the start of
-        bar `first` to the end of its part (until a fill-in-the-middle sampler lands), each
-        with the rest of the tune spliced back after it where that checks valid, else the
-        new tail alone (``"spliced": false``).  Only valid tunes are returned."""
-        tune = bars.layout(abc)
-        if not 1 <= first <= last <= len(tune.bars):
-            raise BadRequest(f"bars {first}..{last} are not within 1..{len(tune.bars)}")
-        end = tune.parts()[tune.bars[last - 1].part][1]  # the last bar of that part
-        primer = abc[: tune.bars[first - 1].start]
-        # Room for the part's bars four times over: enough to reach its end, not to ramble.
-        span = tune.bars[end - 1].end - tune.bars[first - 1].start
-        cap = min(config.max_chars, len(clean_primer(primer)) + 4 * span + 200)
-        variants = []
-        for tail in self.continue_tune(primer, replace(config, max_chars=cap)):
-            spliced = splice(tail["abc"], abc, end, tune)
-            check = self.check(spliced) if spliced else None
-            if check and check["valid"]:
-                variants.append({"abc": spliced, "spliced": True, "check": check})
-            elif tail["check"]["valid"]:
-                variants.append({**tail, "spliced": False})
-        return variants
+        """`config.n` variations on bars `first`..`last` (`musicgen.sampling.vary`): every
+        character outside those bars as it was, each checked valid with the bars and parts
+        it had; a variation not found in its draws is left out."""
+        from musicgen.evaluation.check import check_tunes
+        from musicgen.sampling.vary import vary
+
+        def valid(tune) -> bool:
+            return check_tunes([tune])[0].valid
+
+        with self.lock:
+            found = vary(
+                self.sampler, abc, first, last, config.n, config.seed, config.temperature, valid
+            )
+        return [{"abc": v.abc, "spliced": True, "check": self.check(v.abc)} for v in found if v.abc]
 
     def _answer(self, abc: str, complete: bool) -> dict:
         return {"abc": abc, "complete": complete, "check": self.check(abc)}
@@ -111,18 +102,6 @@ class Engine:
         unknown = self.sampler.vocab.unknown(text)
         if unknown:
             raise SampleError(f"{what} has characters the model never saw: {describe(unknown)}")
-
-
-def splice(new: str, old: str, end: int, old_layout: bars.Layout) -> str | None:
-    """`new` up to where its bar `end` closes, then `old` from where its bar `end` closes
-    (that bar line and all after it); None if `new` has fewer bars."""
-    try:
-        fresh = bars.layout(new).bars
-    except TuneError:
-        return None
-    if len(fresh) < end:
-        return None
-    return new[: fresh[end - 1].close] + old[old_layout.bars[end - 1].close :]
 
 
 def title_of(abc: str) -> str | None:

@@ -99,7 +99,7 @@ async def tune_layout(request: Request) -> Response:
 
 async def vary(request: Request) -> Response:
     """``{"abc", "first", "last", ...sample options}`` -> ``{"variants": [{"abc",
-    "spliced", "check"}]}``: new bars from `first` to the end of its part (`Engine.vary`)."""
+    "spliced", "check"}]}``: new music in bars `first`..`last`, the rest kept (`Engine.vary`)."""
     data = await params.body(request)
     abc = params.text(data, "abc")
     if not abc:

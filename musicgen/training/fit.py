@@ -145,17 +145,22 @@ def prepare_data(
     """Split `tunes`, augment and order the training ones, encode them and count the
     batches of an epoch (whole batches each of `workers` can share).  Writes nothing.
 
-    The vocabulary is every character of the training and validation tunes, after
-    `base`'s (a fine-tuned run's parent's) if given."""
+    A share ``config.fim`` of the texts is in fill-in-the-middle order
+    (`musicgen.training.fim`).  The vocabulary is every character of the training and
+    validation tunes (and the fill-in-the-middle sentinels, with ``fim``), after `base`'s
+    (a fine-tuned run's parent's) if given."""
+    from musicgen.training.fim import SENTINELS, rearranged
     from musicgen.training.finetune import extend_vocab
 
     ids = split.split_ids(len(tunes), config.val_fraction, config.test_fraction, config.seed)
     train_tunes, val_tunes = ([tunes[i] for i in ids[k]] for k in ("train", "validation"))
     texts = training_texts(train_tunes, config)
+    texts = rearranged(texts, config.fim, config.seed, config.transpose, config.seq_len - 1)
     if config.shuffle_tunes:
         order = np.random.default_rng([config.seed, 2]).permutation(len(texts))
         texts = [texts[i] for i in order]
-    vocab = Vocab.from_texts([*texts, *(t.text() for t in val_tunes)])
+    sentinels = SENTINELS if config.fim else ()  # all of them, however few texts moved
+    vocab = Vocab.from_texts([*texts, *(t.text() for t in val_tunes), *sentinels])
     vocab = vocab if base is None else extend_vocab(base, vocab)
     stream = encode_texts(texts, vocab)
     starts = tune_starts(texts) if config.windows == "tunes" else None

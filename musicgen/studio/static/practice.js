@@ -121,7 +121,7 @@ function variantCard(card, variant, index) {
     <button class="use">Use this</button><span class="check"></span></div>
     <audio preload="none"></audio><div class="variant-score"></div>`;
   $(".check", box).textContent = `#${index + 1} · ${variant.check.bars} bars` +
-    (variant.spliced ? " · rest of tune kept" : " · new ending");
+    " · rest of tune kept";
   ABCJS.renderAbc($(".variant-score", box), variant.abc, {responsive: "resize"});
   $(".play-variant", box).addEventListener("click", async () => {
     try {
