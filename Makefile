@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 RUN ?= checkpoints/default
 N ?= 5
 
-.PHONY: help install test lint train checkpoint demo sample bench clean studio screenshot fuzz codemap
+.PHONY: help install test lint train folk-base checkpoint sizes demo sample bench clean studio screenshot fuzz codemap
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -29,9 +29,16 @@ lint: $(STAMP)  ## ruff: lint and format check
 train: $(STAMP)  ## train a model with the default config on data/abc_tunes into runs/default
 	$(BIN)/musicgen train data/abc_tunes --run runs/default
 
-checkpoint: $(STAMP)  ## regenerate the committed checkpoints/default (30 CPU-minutes)
-	$(BIN)/musicgen train data/abc_tunes --run checkpoints/default --arch transformer --transpose 4 --force --max-minutes 30 --quiet
+folk-base: $(STAMP)  ## pretrain checkpoints/folk-base on music21's Irish collections + ours (80 min)
+	$(BIN)/musicgen train music21:oneills1850 music21:ryansMammoth data/abc_tunes --leave-out checkpoints/default --run checkpoints/folk-base --force --max-minutes 80 --epochs 100 --val-fraction 0.05 --quiet
+	rm -rf checkpoints/folk-base/resume
+
+checkpoint: $(STAMP)  ## regenerate checkpoints/default: folk-base fine-tuned on data/abc_tunes (15 min)
+	$(BIN)/musicgen train data/abc_tunes --init checkpoints/folk-base --run checkpoints/default --fim 0.5 --force --max-minutes 15 --quiet
 	rm -rf checkpoints/default/resume
+
+sizes: $(STAMP)  ## fine-tune folk-base on 25/100/400 airdsAirs tunes vs scratch (runs/sizes)
+	$(BIN)/python -m musicgen.evaluation.sizes --base checkpoints/folk-base --out runs/sizes
 
 demo: $(STAMP)  ## set up, then sample 5 tunes (ABC + MIDI) from the bundled model into out/demo
 	$(BIN)/musicgen sample --run $(RUN) -n $(N) --seed 1 --out out/demo --force

@@ -5,7 +5,8 @@
 - `mgeval`: do two sets of tunes sound alike (histogram overlaps);
 - `card`: the model card, ``README.md`` in a run dir;
 - `lab`: the MIT 6.S191 lab's recipe, the baseline every figure is measured against;
-- `speed`, `training_speed`: ``musicgen bench``'s sampling, MIDI and training rows.
+- `speed`, `training_speed`: ``musicgen bench``'s sampling, MIDI and training rows;
+- `sizes`: fine-tuning against training from scratch on a small collection (``make sizes``).
 
 May import any library package; never `cli` or `studio`.
 """
