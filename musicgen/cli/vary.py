@@ -66,7 +66,8 @@ def vary(abc_file, number, span, count, run_dir, seed, temperature, out, formats
 
     A model trained with --fim writes the bars knowing what comes after them too; any
     other writes them from what comes before.  Every variation keeps the tune's meter,
-    key, bars and parts and passes `musicgen check`; one that cannot be found in 8 draws
+    key, bars and parts, and `musicgen check` finds no problem in it the tune did not have
+    already; one that cannot be found in 8 draws
     is reported, not written.
     """
     from musicgen.render.output import (
@@ -76,7 +77,7 @@ def vary(abc_file, number, span, count, run_dir, seed, temperature, out, formats
         prepare_out_dir,
         write_tune,
     )
-    from musicgen.sampling.vary import gap, read_tune
+    from musicgen.sampling.gap import gap, read_tune
 
     options = RenderOptions(formats, render["program"], render["tempo_bpm"])
     check_formats(formats)
@@ -87,16 +88,15 @@ def vary(abc_file, number, span, count, run_dir, seed, temperature, out, formats
         raise TuneError(f"{abc_file}: tune {number}: {exc}") from None
     prepare_out_dir(Path(out), force)
     quiet_tensorflow()
-    from musicgen.evaluation.check import check_tunes
+    from musicgen.abc.tunes import parse_abc
+    from musicgen.evaluation.variations import no_new_problems
     from musicgen.run.rundir import load_run
     from musicgen.sampling.sampler import Sampler
     from musicgen.sampling.vary import vary as vary_bars
 
-    def valid(tune) -> bool:  # what `musicgen check` says of it
-        return check_tunes([tune])[0].valid
-
+    accept = no_new_problems(parse_abc(raw)[0][0])  # musicgen check's verdict on each
     sampler = Sampler(load_run(run_dir))
-    variations = vary_bars(sampler, raw, *span, count, seed, temperature, valid)
+    variations = vary_bars(sampler, raw, *span, count, seed, temperature, accept)
     report, title = WriteReport(), _title(raw)
     for variation in variations:
         if variation.abc is not None:

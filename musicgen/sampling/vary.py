@@ -17,9 +17,7 @@ sentinels writes the gap from what comes before it alone.  Either way:
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -28,10 +26,12 @@ from musicgen.abc.lexer import lex
 from musicgen.abc.tunes import parse_abc
 from musicgen.abc.vocab import describe
 from musicgen.errors import GrammarError, SampleError, TuneError
-from musicgen.training.fim import MIDDLE, SUFFIX, cut
+from musicgen.sampling.gap import Gap, gap
+from musicgen.training.fim import MIDDLE, SUFFIX
 
 MAX_TRIES = 8  # draws of one variation before it is reported as failed
 BAR_STARTS = ("|", ":")  # characters that open a bar line outside brackets
+DEAD_END = -1  # a draw that cannot end well (a bar past its old length): drawn again
 
 
 @dataclass(frozen=True)
@@ -44,55 +44,6 @@ class Variation:
     middle: str
     tries: int
     changed: bool
-
-
-@dataclass(frozen=True)
-class Gap:
-    """A tune cut around its bars `first`..`last`, in its own text and in the canonical
-    text the model reads (`musicgen.abc.tunes.Tune.text`)."""
-
-    raw: str  # the tune as written
-    raw_cut: tuple[int, int]  # where the bars' music starts and ends in `raw`
-    prefix: str  # canonical text before the gap, suffix after it
-    middle: str
-    suffix: str
-    bars: int  # bars in the gap
-    layout: bars.Layout  # of `raw`
-
-
-def read_tune(path: str, number: int) -> str:
-    """Tune `number` (1-based: the tunes musicgen reads there, in file order, as ``musicgen
-    check`` numbers them) of the ABC file `path`, as written: its
-    lines from its first to its last (trailing blank and comment lines left out)."""
-    from musicgen.abc.corpus import read_corpus, read_text
-
-    tunes = read_corpus([path]).tunes
-    if not 1 <= number <= len(tunes):
-        raise TuneError(f"{path}: no tune {number}; it has {len(tunes)} (--tune 1..{len(tunes)})")
-    text = read_text(Path(path)).removeprefix("\ufeff")
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    end = tunes[number].line - 1 if number < len(tunes) else len(lines)
-    block = lines[tunes[number - 1].line - 1 : end]
-    while block and (not block[-1].strip() or block[-1].lstrip().startswith("%")):
-        block.pop()
-    return "\n".join(block) + "\n"
-
-
-def gap(raw: str, first: int, last: int) -> Gap:
-    """`raw` (one tune's text) cut around bars `first`..`last`; `TuneError` if it has no
-    such bars, or its bars read differently once comments and layout are normalized."""
-    tunes, skipped = parse_abc(raw)
-    if not tunes:
-        raise TuneError(skipped[0].reason if skipped else "no tune")
-    canonical = tunes[0].text()
-    layout, plain = bars.layout(raw), bars.layout(canonical)
-    if len(layout.bars) != len(plain.bars):
-        raise TuneError(
-            f"its {len(layout.bars)} bars read as {len(plain.bars)} without its comments"
-        )
-    prefix, middle, suffix = cut(canonical, first, last)
-    where = (layout.bars[first - 1].start, layout.bars[last - 1].close)
-    return Gap(raw, where, prefix, middle, suffix, last - first + 1, layout)
 
 
 def vary(sampler, raw: str, first: int, last: int, n: int, seed: int, temperature=1.0, accept=None):
@@ -156,6 +107,8 @@ class _Writer:
         self.eos = vocab.eos
         self.bar_ids = [vocab.chars.index(c) for c in BAR_STARTS if c in vocab.chars]
         self.cap = 4 * len(where.middle) + 64  # longer than this: a ramble, drawn again
+        # The old bars' lengths, as the lenient grammar reads them (ties and all).
+        self.rooms = _rooms(_grammar(sampler, where.prefix, modes=(True,)), where)
 
     def draw(self, rngs: list) -> list[str | None]:
         """One middle per generator (None where it ran past the cap)."""
@@ -164,43 +117,100 @@ class _Writer:
         for token in self.prompt[:-1]:
             _, states = stepper.step(np.full(rows, token, np.int32), states)
         tokens = np.full(rows, self.prompt[-1], np.int32)
-        grammars = [copy.copy(self.grammar) for _ in range(rows)]
+        grammars = [self.grammar.copy() for _ in range(rows)]
         texts: list[list[str]] = [[] for _ in range(rows)]
+        pending: list[list[str]] = [[] for _ in range(rows)]  # a join being written
         done: list[str | None] = [None] * rows
         active = set(range(rows))
         while active:
             logits, states = stepper.step(tokens, states)
             for b in sorted(active):
-                choice = self._choose(logits[b], grammars[b], texts[b], rngs[b])
-                if choice == self.eos or len(texts[b]) >= self.cap:
-                    done[b] = "".join(texts[b]) if choice == self.eos else None
+                if not pending[b]:
+                    choice = self._choose(logits[b], grammars[b], texts[b], rngs[b])
+                    if choice in (self.eos, DEAD_END) or len(texts[b]) >= self.cap:
+                        done[b] = "".join(texts[b]) if choice == self.eos else None
+                        active.discard(b)
+                        continue
+                    pending[b] = self._closing(choice, texts[b])
+                char = pending[b].pop(0)
+                try:
+                    grammars[b].feed(char)
+                except GrammarError:  # the tune's own join does not fit here: drawn again
                     active.discard(b)
                     continue
-                char = self.sampler.vocab.chars[choice]
-                grammars[b].feed(char)
                 texts[b].append(char)
-                tokens[b] = choice
+                tokens[b] = self.sampler.vocab.chars.index(char)
         return done
 
+    def _closing(self, choice: int, text: list[str]) -> list[str]:
+        """The characters that `choice` starts: where it closes a bar inside the gap, the
+        tune's own bar line there (with any ending mark), so repeats and endings stay."""
+        char = self.sampler.vocab.chars[choice]
+        if choice in self.bar_ids:
+            closed, music = _bar_lines(text)
+            if music and closed < len(self.where.joins):
+                return list(self.where.joins[closed])
+        return [char]
+
     def _choose(self, logits, grammar, text: list[str], rng) -> int:
-        """The next character of one row: grammar-masked, with the gap's bar count kept."""
+        """The next character of one row: grammar-masked, with the gap's bars kept: as
+        many as it had, each closed only as full as the old one was (a full bar stays
+        full; a pickup stays a pickup of the same length)."""
         logits = logits.astype(np.float64) / self.temperature
         allowed = grammar.allowed_mask().copy()
         allowed[self.sampler.banned] = False
         closed, music = _bar_lines(text)
+        if not closed and not music:  # the bar line before the gap is the tune's own
+            allowed[self.bar_ids] = False
+        elif music and self.rooms and closed < len(self.rooms):  # a bar line would close it
+            room, target = _room(grammar), self.rooms[closed]
+            if room is not None and target is not None:
+                if room < target:  # past the old bar's length: this draw cannot fit
+                    return DEAD_END
+                if room != target:
+                    allowed[self.bar_ids] = False
+                elif allowed[self.bar_ids].any():  # as long as the old bar: close it
+                    allowed &= np.isin(np.arange(len(allowed)), self.bar_ids)
         can_end = closed == self.where.bars - 1 and music and allowed[self.bar_ids].any()
         if closed >= self.where.bars - 1:  # no bar line past the gap's last bar
             if can_end and not self.fim:  # "a bar line here" means "the gap ends here"
                 logits[self.eos] = np.logaddexp.reduce(logits[[self.eos, *self.bar_ids]])
             allowed[self.bar_ids] = False
         allowed[self.eos] = can_end
-        if not allowed.any():  # a bar line the lexer reads otherwise: end, and check
-            return self.eos
+        if not allowed.any():
+            return DEAD_END
         logits[~allowed] = -np.inf
         logits -= logits.max()
         probs = np.exp(logits)
         cdf = np.cumsum(probs)
         return int(min((cdf < rng.random() * cdf[-1]).sum(), len(cdf) - 1))
+
+
+def _rooms(grammar, where: Gap) -> list[int | None] | None:
+    """How far short of full each bar of the old middle closed (0: full; None: free
+    meter), read with a copy of `grammar` (the state before the gap); None if it refuses
+    the old bars."""
+    grammar, rooms = grammar.copy(), []
+    for index, char in enumerate(where.middle):
+        if index in where.closes:
+            rooms.append(_room(grammar))
+        try:
+            grammar.feed(char)
+        except GrammarError:
+            return None
+    return [*rooms, _room(grammar)]
+
+
+def _room(grammar) -> int | None:
+    """Ticks left in the bar once the note being written ends (a space ends it); None in
+    free meter."""
+    probe = grammar.copy()
+    try:
+        probe.feed(" ")
+    except GrammarError:
+        probe = grammar  # after a space, say: the last note has ended already
+    bar = probe.state.music.bar
+    return bar.room if bar.length else None
 
 
 def _bar_lines(text: list[str]) -> tuple[int, bool]:
@@ -212,14 +222,36 @@ def _bar_lines(text: list[str]) -> tuple[int, bool]:
     return closed, music
 
 
-def _grammar(sampler, prefix: str):
-    """The strict grammar after `prefix` (the lenient one for a tune it refuses)."""
-    for lenient in (False, True):
-        grammar = sampler.grammar_factory(sampler.vocab.chars, lenient=lenient)
-        try:
-            for char in prefix:
-                grammar.feed(char)
-        except GrammarError:
-            continue
-        return grammar
+def _grammar(sampler, prefix: str, modes=(False, True)):
+    """The strict grammar after `prefix` (the lenient one for a tune it refuses; `modes`:
+    which to try, ``True`` for lenient).
+
+    A tune neither takes (a short bar mid-part, which abc2midi forgives) is read again
+    from the header and the first bar after the refusal, as often as needed: the gap's
+    own bars are still held to full bars in the meter and key in force."""
+    layout = bars.layout(prefix + "z|")  # the header, and where each bar starts
+    header = layout.header if layout.header.endswith("\n") else layout.header + "\n"
+    starts = [bar.start for bar in layout.bars if bar.start <= len(prefix)]
+    for lenient in modes:
+        offset, skip = 0, 0  # `text` is prefix[offset:] after `skip` header characters
+        while True:
+            grammar = sampler.grammar_factory(sampler.vocab.chars, lenient=lenient)
+            text = header[:skip] + prefix[offset:]
+            refused = _feed(grammar, text)
+            if refused is None:
+                return grammar
+            later = [start for start in starts if start > offset + refused - skip]
+            if refused < skip or not later:
+                break
+            offset, skip = later[0], len(header)
     raise SampleError("the tune before the bars to vary is not ABC this model can continue")
+
+
+def _feed(grammar, text: str) -> int | None:
+    """Feed `text`; where the grammar refused it, or None."""
+    for index, char in enumerate(text):
+        try:
+            grammar.feed(char)
+        except GrammarError:
+            return index
+    return None

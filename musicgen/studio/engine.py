@@ -60,15 +60,16 @@ class Engine:
         """`config.n` variations on bars `first`..`last` (`musicgen.sampling.vary`): every
         character outside those bars as it was, each checked valid with the bars and parts
         it had; a variation not found in its draws is left out."""
-        from musicgen.evaluation.check import check_tunes
+        from musicgen.abc.tunes import parse_abc
+        from musicgen.evaluation.variations import no_new_problems
+        from musicgen.sampling.gap import gap
         from musicgen.sampling.vary import vary
 
-        def valid(tune) -> bool:
-            return check_tunes([tune])[0].valid
-
+        gap(abc, first, last)  # a tune without those bars: one line, before any work
+        accept = no_new_problems(parse_abc(abc)[0][0])
         with self.lock:
             found = vary(
-                self.sampler, abc, first, last, config.n, config.seed, config.temperature, valid
+                self.sampler, abc, first, last, config.n, config.seed, config.temperature, accept
             )
         return [{"abc": v.abc, "spliced": True, "check": self.check(v.abc)} for v in found if v.abc]
 

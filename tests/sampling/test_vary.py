@@ -6,7 +6,8 @@ from musicgen.abc.tunes import parse_abc
 from musicgen.cli import main
 from musicgen.errors import TuneError
 from musicgen.evaluation.check import check_tunes
-from musicgen.sampling.vary import gap, read_tune, vary
+from musicgen.sampling.gap import gap, read_tune
+from musicgen.sampling.vary import vary
 
 REEL = """X:7
 T:The Test Reel
