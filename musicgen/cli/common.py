@@ -83,11 +83,22 @@ def _report_skipped(corpus_data) -> None:
             click.echo(f"  ... and {len(corpus_data.skipped) - 10} more", err=True)
 
 
-def left_out(tunes: list, runs) -> list:
-    """`tunes` without those each of `runs` held out, saying how many went."""
+leave_out_option = click.option(
+    "--leave-out",
+    "leave_out",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Leave out of the corpus the tunes this run dir held out (and, by title, other "
+    "versions of them): a model trained so can still be scored on them.  Repeatable.",
+)
+
+
+def left_out(tunes: list, runs, say: bool = True) -> list:
+    """`tunes` without those each of `runs` held out, saying how many went (`say`)."""
     from musicgen.run.split import leave_out
 
     for run in runs:
         tunes, gone = leave_out(tunes, run)
-        click.echo(f"left out {gone} tunes held out by {run}")
+        if say:
+            click.echo(f"left out {gone} tunes held out by {run}")
     return tunes

@@ -15,6 +15,7 @@ from musicgen.cli.common import (
     _corpus_paths,
     _report_skipped,
     handle_errors,
+    leave_out_option,
     left_out,
     run_option,
 )
@@ -25,14 +26,7 @@ from musicgen.models.tfenv import quiet_tensorflow
 @click.command()
 @click.argument("corpus", nargs=-1, type=click.Path())
 @train_options
-@click.option(
-    "--leave-out",
-    "leave_out",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="Leave out of the corpus the tunes this run dir held out (and, by title, other "
-    "versions of them), so that run's scores stay comparable with this one's.  Repeatable.",
-)
+@leave_out_option
 @handle_errors
 def train(corpus, run_dir, arch, init, max_minutes, strategy, force, quiet, leave_out, **options):
     """Train an LSTM or a Transformer on ABC files (default: the bundled Irish corpus).
@@ -196,8 +190,9 @@ def lab_train(corpus, run_dir, iterations, max_minutes, force):
     "tunes (--test-fraction at training; never used for any choice).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@leave_out_option
 @handle_errors
-def evaluate(run_dir, corpus, held_out, split_name, as_json):
+def evaluate(run_dir, corpus, held_out, split_name, as_json, leave_out):
     """Held-out cross-entropy of a model on ABC tunes, in bits per character.
 
     Prints three figures: every character; the music only (tune bodies and end marker,
@@ -216,7 +211,7 @@ def evaluate(run_dir, corpus, held_out, split_name, as_json):
         raise click.UsageError("--split test needs --held-out")
     run = load_run(run_dir)
     corpus_data = read_corpus(_corpus_paths(corpus))
-    tunes = corpus_data.tunes
+    tunes = left_out(list(corpus_data.tunes), leave_out, say=False)
     if held_out:  # tunes are matched by their text, so any copy or path of the corpus works
         tunes = split.held_out(run_dir, tunes, split_name, "evaluate --held-out")
     # what read_corpus skipped is counted with the tunes the vocabulary cannot encode

@@ -29,7 +29,7 @@ def held_out(run_dir: Path, tunes: list) -> tuple[str, list]:
     return name, split.held_out(run_dir, tunes, name, "write a model card")
 
 
-def card(run_dir: Path, corpus: list[Path], split_name: str, result: dict) -> str:
+def card(run_dir: Path, corpus: list, split_name: str, result: dict) -> str:
     """The card's Markdown text from the run's files and an evaluation's `to_dict()`."""
     raw = json.loads((run_dir / rundir.CONFIG_FILE).read_text(encoding="utf-8"))
     named = " ".join(map(str, corpus))
@@ -52,14 +52,17 @@ def card(run_dir: Path, corpus: list[Path], split_name: str, result: dict) -> st
     return "\n".join(lines)
 
 
-def _data(corpus: list[Path]) -> list[str]:
+def _data(corpus: list) -> list[str]:
     """The corpus and the licences found beside it."""
-    folders = {Path(c) if Path(c).is_dir() else Path(c).parent for c in corpus}
+    files = [c for c in map(str, corpus) if not c.startswith(("music21:", "--"))]
+    folders = {Path(c) if Path(c).is_dir() else Path(c).parent for c in files}
     licences = [
         f"{p.read_text(encoding='utf-8').splitlines()[0].strip()} (`{p}`)"
         for folder in sorted(folders)
         for p in sorted(folder.glob("LICENSE*"))
     ]
+    if any(str(c).startswith("music21:") for c in corpus):
+        licences.append("music21:NAME collections ship with music21 (BSD-3-Clause)")
     return [
         "## Data",
         f"- Corpus: {', '.join(map(str, corpus))}; licence: {', '.join(licences) or 'none found'}.",
@@ -84,8 +87,8 @@ def _training(run_dir: Path, raw: dict) -> list[str]:
         *_lineage(run_dir),
         f"- {len(history)} epochs, {minutes:.1f} minutes of training (sum of `history.csv`)"
         + at_best,
-        "- Machine: not recorded in the run directory (`make checkpoint` trains on CPU with "
-        "a 30-minute budget).",
+        "- Machine: not recorded in the run directory (`make folk-base` pretrains on CPU "
+        "for 80 minutes; `make checkpoint` fine-tunes that for 15).",
         f"- Written by musicgen {raw.get('musicgen_version', 'unknown')}; TensorFlow and "
         "Keras versions of training were not recorded.",
         "",
@@ -156,16 +159,25 @@ def main(argv: list[str] | None = None) -> int:
     from musicgen.run.rundir import load_run
 
     args = list(sys.argv[1:] if argv is None else argv)
+    left_out = []  # --leave-out RUN, as the run was trained with (`musicgen train`)
+    while "--leave-out" in args[:-1]:
+        at = args.index("--leave-out")
+        left_out.append(args.pop(at + 1))
+        args.pop(at)
     if not args:
-        sys.exit("usage: python -m musicgen.evaluation.card RUN [CORPUS...]")
+        sys.exit("usage: python -m musicgen.evaluation.card RUN [CORPUS...] [--leave-out RUN]")
     run_dir, corpus = Path(args[0]), args[1:] or [str(BUNDLED_CORPUS)]
     try:
-        split_name, scored = held_out(run_dir, read_corpus(corpus).tunes)
+        tunes = list(read_corpus(corpus).tunes)
+        for other in left_out:
+            tunes = split.leave_out(tunes, other)[0]
+        split_name, scored = held_out(run_dir, tunes)
         result = evaluate(load_run(run_dir), scored).to_dict()
     except MusicgenError as exc:  # one line, as the CLI says it
         sys.stderr.write(f"{exc}\n")
         return 1
-    text = card(run_dir, [Path(c) for c in (args[1:] or corpus)], split_name, result)
+    named = [*(args[1:] or corpus), *(f"--leave-out {other}" for other in left_out)]
+    text = card(run_dir, named, split_name, result)
     rundir.write_text(run_dir / CARD_FILE, text)
     return 0
 
