@@ -102,6 +102,43 @@ def measure(run_dir: str, corpus: list[str], tunes: int = 50, per_tune: int = 4,
     return VaryReport(used, len(held) - len(good), *(int(c) for c in counts), tuple(examples))
 
 
+def gap_bits(run_dir: str, tunes: list, fim: bool, seed: int = 0) -> float:
+    """Bits per character of the real bars of a random gap of one or two bars in each of
+    `tunes`, given the tune before the gap, and with `fim` the tune after it too, in the
+    prompt `musicgen vary` builds.  (The end marker after them is not scored: a model
+    without the transform never writes one there; `vary` ends its gaps at a bar line.)"""
+    from musicgen.abc import bars
+    from musicgen.models.registry import architecture
+    from musicgen.run.rundir import load_run
+    from musicgen.training.dataset import tune_context
+    from musicgen.training.fim import MIDDLE, SUFFIX, cut
+
+    run = load_run(run_dir)
+    vocab, config = run.vocab, run.model_config
+    stepper = architecture(config.arch).stepper(run.model, config)
+    bits, chars = 0.0, 0
+    for number, tune in enumerate(tunes):
+        text = tune.text()
+        rng = np.random.default_rng([seed, number])
+        count = len(bars.layout(text).bars)
+        length = 1 + int(rng.integers(2)) if count > 1 else 1
+        first = 1 + int(rng.integers(count - length + 1))
+        prefix, middle, suffix = cut(text, first, first + length - 1)
+        prompt = f"{prefix}{SUFFIX}{suffix}{MIDDLE}" if fim else prefix
+        ids = [*tune_context(vocab, run.train_config), *vocab.encode(prompt + middle)]
+        state = stepper.start(1)
+        scored = len(ids) - len(middle)  # the first id predicted: the middle's first
+        for position, token in enumerate(ids[:-1]):
+            logits, state = stepper.step(np.array([token], np.int32), state)
+            if position + 1 >= scored:
+                row = logits[0].astype(np.float64)
+                top = row.max()
+                log_z = top + np.log(np.exp(row - top).sum())
+                bits += (log_z - row[ids[position + 1]]) / np.log(2)
+                chars += 1
+    return bits / chars
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 

@@ -106,6 +106,7 @@ class _Writer:
         self.grammar = _grammar(sampler, where.prefix)
         self.eos = vocab.eos
         self.bar_ids = [vocab.chars.index(c) for c in BAR_STARTS if c in vocab.chars]
+        self.joiners = [i for i, c in enumerate(vocab.chars) if c in "]:|" or c.isdigit()]
         self.cap = 4 * len(where.middle) + 64  # longer than this: a ramble, drawn again
         # The old bars' lengths, as the lenient grammar reads them (ties and all).
         self.rooms = _rooms(_grammar(sampler, where.prefix, modes=(True,)), where)
@@ -160,8 +161,10 @@ class _Writer:
         allowed = grammar.allowed_mask().copy()
         allowed[self.sampler.banned] = False
         closed, music = _bar_lines(text)
-        if not closed and not music:  # the bar line before the gap is the tune's own
-            allowed[self.bar_ids] = False
+        if not closed and not music:  # the bar line before the gap is the tune's own:
+            allowed[self.bar_ids] = False  # no bar line at the gap's start, and nothing
+            if not text:  # that would run on from it ("|]", "|1")
+                allowed[self.joiners] = False
         elif music and self.rooms and closed < len(self.rooms):  # a bar line would close it
             room, target = _room(grammar), self.rooms[closed]
             if room is not None and target is not None:
