@@ -34,7 +34,7 @@ folk-base: $(STAMP)  ## pretrain checkpoints/folk-base on music21's Irish collec
 	rm -rf checkpoints/folk-base/resume
 
 checkpoint: $(STAMP)  ## regenerate checkpoints/default: folk-base fine-tuned on data/abc_tunes (15 min)
-	$(BIN)/musicgen train data/abc_tunes --init checkpoints/folk-base --run checkpoints/default --fim 0.5 --force --max-minutes 15 --quiet
+	$(BIN)/musicgen train data/abc_tunes --init checkpoints/folk-base --run checkpoints/default --learning-rate 0.002 --force --max-minutes 15 --quiet
 	rm -rf checkpoints/default/resume
 
 sizes: $(STAMP)  ## fine-tune folk-base on 25/100/400 airdsAirs tunes vs scratch (runs/sizes)
