@@ -100,6 +100,7 @@ def plot(path: Path, rows: list[dict]) -> None:
     for mode, marker in zip(MODES, "os", strict=True):
         axes.plot(sizes, [row[mode] for row in rows], marker=marker, label=mode)
     axes.set_xscale("log")
+    axes.minorticks_off()
     axes.set_xticks(sizes, [str(n) for n in sizes])
     axes.set_xlabel("airdsAirs tunes trained on")
     axes.set_ylabel("music bits/char, 200 held-out tunes")
