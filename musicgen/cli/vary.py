@@ -92,12 +92,14 @@ def vary(abc_file, number, span, count, run_dir, seed, temperature, out, formats
     from musicgen.evaluation.variations import no_new_problems
     from musicgen.run.rundir import load_run
     from musicgen.sampling.sampler import Sampler
+    from musicgen.sampling.vary import MAX_TRIES
     from musicgen.sampling.vary import vary as vary_bars
 
-    accept = no_new_problems(parse_abc(raw)[0][0])  # musicgen check's verdict on each
+    tune = parse_abc(raw)[0][0]  # read_tune found it
+    accept = no_new_problems(tune)  # musicgen check's verdict on each variation
     sampler = Sampler(load_run(run_dir))
     variations = vary_bars(sampler, raw, *span, count, seed, temperature, accept)
-    report, title = WriteReport(), _title(raw)
+    report, title = WriteReport(), tune.title
     for variation in variations:
         if variation.abc is not None:
             name = f"{title} variation {variation.index + 1}"
@@ -114,9 +116,4 @@ def vary(abc_file, number, span, count, run_dir, seed, temperature, out, formats
     _report_failures(report)
     failed = [str(v.index + 1) for v in variations if v.abc is None]
     if failed:
-        raise click.ClickException(f"no valid variation in 8 draws: {', '.join(failed)}")
-
-
-def _title(raw: str) -> str:
-    match = re.search(r"^T:(.*)$", raw, re.MULTILINE)
-    return (match.group(1).strip() if match else "") or "tune"
+        raise click.ClickException(f"no valid variation in {MAX_TRIES} draws: {', '.join(failed)}")

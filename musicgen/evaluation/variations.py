@@ -44,6 +44,15 @@ def _kinds(report) -> set[str]:
     return {_WHERE.sub("", problem) for problem in report.problems}
 
 
+def random_gap(count: int, seed: int, number: int) -> tuple[int, int]:
+    """The first and last bar (1-based) of a gap of one or two bars, drawn for tune
+    `number` of `count` bars from (`seed`, `number`): the same in both experiments."""
+    rng = np.random.default_rng([seed, number])
+    length = 1 + int(rng.integers(2)) if count > 1 else 1
+    first = 1 + int(rng.integers(count - length + 1))
+    return first, first + length - 1
+
+
 @dataclass(frozen=True)
 class VaryReport:
     tunes: int  # tunes varied: valid ones, with good bars
@@ -85,12 +94,9 @@ def measure(run_dir: str, corpus: list[str], tunes: int = 50, per_tune: int = 4,
     examples = []
     for number, tune in enumerate(good[:tunes]):
         raw = tune.abc(number + 1)
-        rng = np.random.default_rng([seed, number])
-        count = len(bars.layout(raw).bars)
-        length = 1 + int(rng.integers(2)) if count > 1 else 1
-        first, accept = 1 + int(rng.integers(count - length + 1)), no_new_problems(tune)
-        where = gap(raw, first, first + length - 1)
-        found = vary(sampler, raw, first, first + length - 1, per_tune, seed, accept=accept)
+        first, last = random_gap(len(bars.layout(raw).bars), seed, number)
+        where, accept = gap(raw, first, last), no_new_problems(tune)
+        found = vary(sampler, raw, first, last, per_tune, seed, accept=accept)
         start, end = where.raw_cut
         for v in found:
             ok = v.abc is not None
@@ -119,11 +125,8 @@ def gap_bits(run_dir: str, tunes: list, fim: bool, seed: int = 0) -> float:
     bits, chars = 0.0, 0
     for number, tune in enumerate(tunes):
         text = tune.text()
-        rng = np.random.default_rng([seed, number])
-        count = len(bars.layout(text).bars)
-        length = 1 + int(rng.integers(2)) if count > 1 else 1
-        first = 1 + int(rng.integers(count - length + 1))
-        prefix, middle, suffix = cut(text, first, first + length - 1)
+        first, last = random_gap(len(bars.layout(text).bars), seed, number)
+        prefix, middle, suffix = cut(text, first, last)
         prompt = f"{prefix}{SUFFIX}{suffix}{MIDDLE}" if fim else prefix
         ids = [*tune_context(vocab, run.train_config), *vocab.encode(prompt + middle)]
         state = stepper.start(1)
