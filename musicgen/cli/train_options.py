@@ -195,9 +195,11 @@ _OPTIONS = [
     click.option(
         "--windows",
         type=click.Choice(WINDOWS),
-        default=_T.windows,
-        show_default=True,
-        help="Training windows tile the corpus (stream), or also start at every tune (tunes).",
+        default=None,
+        show_default=_by_arch("windows"),
+        help="Training windows tile the corpus (stream), also start at every tune (tunes), "
+        "or hold whole tunes side by side, each attending to itself alone (packed: the "
+        "Transformer's, half the work of tunes).",
     ),
     click.option(
         "--transpose",

@@ -49,9 +49,10 @@ def bench_training(seconds: float = 20.0, peak_seconds: float = 5.0) -> Iterator
             note=f"before {before:.0f}, after {after:.0f}",
         )
 
-    def note(speed: float, config: ModelConfig, precision: str, memory: float) -> str:
+    def note(computed: float, config: ModelConfig, precision: str, memory: float) -> str:
+        """FLOPs and MFU from the characters the model computed on per second."""
         flops = train_flops_per_char(replace(config, vocab_size=vocab_size))
-        mfu = speed * flops / 1e9 / peaks[precision]
+        mfu = computed * flops / 1e9 / peaks[precision]
         return f"{flops / 1e6:.1f} MFLOP/char, MFU {mfu:.0%}, peak RSS {memory:.0f} MiB"
 
     lab = lab_model_config(vocab_size)
@@ -63,16 +64,17 @@ def bench_training(seconds: float = 20.0, peak_seconds: float = 5.0) -> Iterator
         1.0,
         note(ref, lab, "float32", ref_memory),
     )
-    for (label, model_config, train_config), speed, memory in timed:
+    for (label, model_config, train_config), (speed, computed), memory in timed:
         shape = f"{model_config.layers}x{model_config.units}"
-        batch = f"batch {train_config.batch_size} x {train_config.seq_len}"
+        batch = f"{train_config.windows} {train_config.batch_size} x {train_config.seq_len}"
         yield Row(
             "training",
             f"{label} {shape} ({batch}, {train_config.precision})",
             speed,
             "chars/s",
             speed / ref,
-            note(speed, model_config, train_config.precision, memory),
+            f"{computed:,.0f} window chars/s, "
+            + note(computed, model_config, train_config.precision, memory),
         )
 
 
@@ -89,6 +91,9 @@ def _cases(lab: ModelConfig, precisions: list[str]) -> list[tuple[str, ModelConf
         for precision in precisions:
             wide = {"units": 256, "batch_size": 48, "precision": precision}
             cases.append(("transformer 256 wide", *configs_for("transformer", wide)))
+        for precision in precisions:  # the same tunes a step, without the run-on windows
+            packed = {"windows": "packed", "batch_size": 6, "precision": precision}
+            cases.append(("transformer default", *configs_for("transformer", packed)))
     return cases
 
 
@@ -142,24 +147,54 @@ def lab_loop_speed(seconds: float) -> float:
 
 def fit_speed(
     seconds: float, model_config: ModelConfig, config: TrainConfig, warmup: int = 3
-) -> float:
-    """Characters/s of `musicgen train`'s training steps at `config`: its data (the
-    bundled corpus split, transposed and windowed as `train` does), its model built in
-    `config.precision`, its optimizer and schedule, its callbacks.  What it leaves out
-    is what ``history.csv``'s chars/s leaves out too: validation and checkpoint writes.
+) -> tuple[float, float]:
+    """(corpus characters/s, window characters/s) of `musicgen train`'s training steps at
+    `config`: its data (the bundled corpus split, transposed, windowed or packed as
+    `train` does), its model built in `config.precision`, its towers over the cores, its
+    optimizer and schedule, its callbacks.  What it leaves out is what ``history.csv``'s
+    chars/s leaves out too: validation and checkpoint writes.  Corpus characters are what
+    ``history.csv`` counts (an epoch's stream over its steps); window characters are what
+    the model computes on (batch x window), which MFU counts.
 
     One ``fit`` call, timed from the end of its `warmup`-th step (tracing, the input
     pipeline's start) until `seconds` later: the steady state an epoch runs at.
     """
-    import keras
 
     from musicgen.abc.corpus import read_corpus
     from musicgen.models.registry import build_model
     from musicgen.training.callbacks import DropoutSeeds, ProgressBar
     from musicgen.training.dataset import make_dataset
     from musicgen.training.fit import prepare_data
-    from musicgen.training.optim import make_optimizer, make_schedule
+    from musicgen.training.optim import make_loss, make_optimizer, make_schedule
     from musicgen.training.precision import policy
+    from musicgen.training.towers import plan_towers, split_steps
+
+    towers = plan_towers("default", config.batch_size)  # as `train`: before TensorFlow starts
+    data = prepare_data(read_corpus([BUNDLED_CORPUS]).tunes, config)
+    batch, seq_len, packed = config.batch_size, config.seq_len, config.windows == "packed"
+    ds = make_dataset(
+        data.ids, seq_len, batch, shuffle=True, seed=config.seed, starts=data.starts, packed=packed
+    ).repeat()
+    shape = replace(model_config, vocab_size=len(data.vocab), segments=packed)
+    with policy(config.precision):
+        model = build_model(shape, fused=True)
+        schedule = make_schedule(config, data.steps)
+        model.compile(
+            optimizer=make_optimizer(config, schedule),
+            loss=make_loss(),
+        )
+    split_steps(model, towers)
+    clock = _clock(warmup, seconds)
+    callbacks = [ProgressBar(False), DropoutSeeds(config.seed), clock]
+    model.fit(ds, steps_per_epoch=10**6, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+    steps_per_second = (clock.steps - warmup) / clock.elapsed
+    corpus_per_step = (len(data.ids) - 1) / data.steps
+    return steps_per_second * corpus_per_step, steps_per_second * batch * seq_len
+
+
+def _clock(warmup: int, seconds: float):
+    """A callback that times `fit` from its `warmup`-th step and stops it `seconds` later."""
+    import keras
 
     class Clock(keras.callbacks.Callback):
         async_safe = True  # as train's own callbacks: nothing waits between steps
@@ -176,22 +211,7 @@ def fit_speed(
                 self.elapsed = now - self.start
                 self.model.stop_training = self.elapsed >= seconds
 
-    data = prepare_data(read_corpus([BUNDLED_CORPUS]).tunes, config)
-    batch, seq_len = config.batch_size, config.seq_len
-    ds = make_dataset(
-        data.ids, seq_len, batch, shuffle=True, seed=config.seed, starts=data.starts
-    ).repeat()
-    with policy(config.precision):
-        model = build_model(replace(model_config, vocab_size=len(data.vocab)), fused=True)
-        schedule = make_schedule(config, data.steps)
-        model.compile(
-            optimizer=make_optimizer(config, schedule),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
-    clock = Clock()
-    callbacks = [ProgressBar(False), DropoutSeeds(config.seed), clock]
-    model.fit(ds, steps_per_epoch=10**6, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
-    return (clock.steps - warmup) * batch * seq_len / clock.elapsed
+    return Clock()
 
 
 def matmul_peak(seconds: float, precision: str = "float32") -> float:

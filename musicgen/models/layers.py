@@ -12,7 +12,8 @@ import keras
 
 @keras.saving.register_keras_serializable(package="musicgen")
 class PositionEmbedding(keras.layers.Layer):
-    """Add a learned vector per position 0..T-1 to (B, T, D) inputs (T <= `length`)."""
+    """Add a learned vector per position to (B, T, D) inputs: 0..T-1 (T <= `length`), or
+    the (B, T) `positions` given (`TuneSegments`' count from each tune's start)."""
 
     def __init__(self, length: int, **kwargs):
         super().__init__(**kwargs)
@@ -25,12 +26,51 @@ class PositionEmbedding(keras.layers.Layer):
             initializer=keras.initializers.RandomNormal(stddev=0.02),
         )
 
-    def call(self, x):
+    def call(self, x, positions=None):
+        if positions is not None:
+            return x + keras.ops.take(self.positions, positions, axis=0)  # (B, T, D)
         steps = keras.ops.shape(x)[1]
         return x + keras.ops.expand_dims(self.positions[:steps], 0)  # (B, T, D)
 
     def get_config(self):
         return {**super().get_config(), "length": self.length}
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class TuneSegments(keras.layers.Layer):
+    """(B, T) ids -> (B, T, T) causal mask within each tune, and (B, T) positions in it.
+
+    A ``BOS`` (id `bos`) starts a tune: no position attends to one before its tune's
+    ``BOS``, and positions count from it.  Windows packed with whole tunes
+    (`musicgen.training.dataset.pack`) so train each tune as if it stood alone, as the
+    sampler and `musicgen evaluate` present it: for a window that starts with its only
+    ``BOS``, or has none (a long tune's later windows), this is the plain causal mask and
+    positions 0..T-1.
+    """
+
+    def __init__(self, bos: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.bos = bos
+
+    def call(self, ids):
+        ops = keras.ops
+        tune = ops.cumsum(ops.cast(ops.equal(ids, self.bos), "int32"), axis=1)  # (B, T)
+        same = ops.equal(ops.expand_dims(tune, 2), ops.expand_dims(tune, 1))  # (B, T, T)
+        steps = ops.arange(ops.shape(ids)[1])
+        causal = ops.expand_dims(ops.greater_equal(steps[:, None], steps[None, :]), 0)
+        mask = ops.logical_and(same, causal)
+        positions = ops.sum(ops.cast(mask, "int32"), axis=-1) - 1  # keys seen, less itself
+        return mask, positions
+
+    def compute_output_spec(self, ids):
+        steps = ids.shape[1]
+        return (
+            keras.KerasTensor((ids.shape[0], steps, steps), dtype="bool"),
+            keras.KerasTensor(ids.shape, dtype="int32"),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "bos": self.bos}
 
 
 @keras.saving.register_keras_serializable(package="musicgen")

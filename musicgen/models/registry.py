@@ -52,6 +52,9 @@ class ModelConfig:
     arch: str = "lstm"
     heads: int = None  # attention heads per block (read by the Transformer only)
     context: int = None  # longest window attended over (read by the Transformer only)
+    # Attend within each tune of a window alone: set for runs on packed windows
+    # (``--windows packed``; read by the Transformer only).  False: runs before the option.
+    segments: bool = False
 
     def __post_init__(self):
         spec = architecture(self.arch)

@@ -49,22 +49,25 @@ def check_transformer(config: ModelConfig, train: TrainConfig | None = None) -> 
 def build_transformer(config: ModelConfig, *, fused: bool = False):
     """Training model: (B, T) int ids, T <= context -> (B, T, vocab) logits.
 
-    `fused` is the LSTM's CPU kernel; attention has nothing to fuse."""
+    With ``config.segments`` each tune in a window attends within itself alone
+    (`musicgen.models.layers.TuneSegments`).  `fused` is the LSTM's CPU kernel;
+    attention has nothing to fuse."""
     import keras
 
-    from musicgen.models.layers import CausalSelfAttention, PositionEmbedding
+    from musicgen.models.layers import CausalSelfAttention, PositionEmbedding, TuneSegments
 
     check_transformer(config)
     width, rate = config.units, config.dropout
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(config.vocab_size, width, name="embedding")(ids)
-    x = PositionEmbedding(config.context, name="positions")(x)
+    mask, positions = TuneSegments(name="segments")(ids) if config.segments else (None, None)
+    x = PositionEmbedding(config.context, name="positions")(x, positions)
     x = keras.layers.Dropout(rate, name="dropout_in")(x)
     for i in range(config.layers):
         h = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block_{i}_ln1")(x)
         h = CausalSelfAttention(
             config.heads, width // config.heads, rate=rate, name=f"block_{i}_attention"
-        )(h, h, use_causal_mask=True)
+        )(h, h, attention_mask=mask, use_causal_mask=True)
         x = keras.layers.Add(name=f"block_{i}_add1")(
             [x, keras.layers.Dropout(rate, name=f"block_{i}_drop1")(h)]
         )
@@ -151,7 +154,7 @@ TRANSFORMER = Architecture(
         # Not read (the width is units); what every Transformer run dir has stored.
         "embedding_dim": 64,
     },
-    reads=("units", "layers", "dropout", "heads", "context"),
+    reads=("units", "layers", "dropout", "heads", "context", "segments"),
     train_defaults={
         "batch_size": 12,  # many small steps beat few big ones at this budget
         "seq_len": 384,  # = context: a whole tune per window

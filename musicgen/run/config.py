@@ -15,7 +15,7 @@ from musicgen.errors import MusicgenError, TrainError
 # The values a TrainConfig's named choices may take.
 SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("adam", "adamw")
-WINDOWS = ("stream", "tunes")
+WINDOWS = ("stream", "tunes", "packed")
 PRECISIONS = ("float32", "bfloat16")  # "auto" is resolved before a config is built
 # What a run dir written before an option existed trained with, where that differs from
 # today's default (a missing key must not turn into a setting it never had).

@@ -28,8 +28,14 @@ def check_placement(strategy: str, max_minutes: float | None) -> int:
 
 def check_configs(model_config: ModelConfig, config: TrainConfig) -> None:
     """`TrainError` unless the architecture can train with these settings (e.g. its
-    windows fit its context)."""
-    architecture(model_config.arch).check(model_config, config)
+    windows fit its context, and it can keep packed tunes apart)."""
+    spec = architecture(model_config.arch)
+    if config.windows == "packed" and "segments" not in spec.reads:
+        raise TrainError(
+            f"--windows packed needs a model that attends within each tune; "
+            f"the {model_config.arch} cannot (use --windows tunes)"
+        )
+    spec.check(model_config, config)
 
 
 def step_memory_bytes(model_config: ModelConfig, config: TrainConfig) -> int:

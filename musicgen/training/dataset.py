@@ -5,7 +5,8 @@ training through an overlapping window.  Windows are cut from one concatenated i
 (``BOS tune EOS BOS tune EOS ...``); the target is the input shifted by one character.
 They either tile the stream end to end, or start at each tune's ``BOS`` and every
 `seq_len` characters after it, so that every tune's headers are learned from the zero
-LSTM state the sampler starts from (`window_starts`).
+LSTM state the sampler starts from (`window_starts`), or hold whole tunes packed side by
+side (`pack`), for a Transformer that attends within each tune alone.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def tune_context(vocab: Vocab, train_config) -> list[int]:
     ``windows="tunes"`` a window opens at each tune's ``BOS``; with ``"stream"`` (and in
     runs from before the option, or the lab's) a tune only ever follows an ``EOS``.
     """
-    if train_config.windows == "tunes":
+    if train_config.windows in ("tunes", "packed"):
         return [vocab.bos]
     return [vocab.eos, vocab.bos]
 
@@ -105,6 +106,62 @@ def window_starts(stream_len: int, seq_len: int, starts: np.ndarray | None = Non
     return first[first + seq_len + 1 <= stream_len]
 
 
+def tune_pieces(stream_len: int, seq_len: int, starts: np.ndarray) -> list[tuple[int, int]]:
+    """(offset, length) of each tune's pieces of at most ``seq_len + 1`` ids: the tune from
+    its ``BOS`` to its ``EOS``, cut every `seq_len` ids when longer (each piece's last id
+    is the next one's first, as in `window_starts`)."""
+    ends = np.append(starts[1:], stream_len)
+    pieces = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        for first in range(start, max(start + 1, end - 1), seq_len):
+            pieces.append((first, min(seq_len + 1, end - first)))
+    return pieces
+
+
+def pack(stream_len: int, seq_len: int, starts: np.ndarray) -> list[list[tuple[int, int]]]:
+    """Rows of ``seq_len + 1`` ids, each a list of the (offset, length) pieces it holds.
+
+    A piece that continues a tune past its first (no ``BOS`` of its own) opens a row, so
+    that nothing of another tune comes before it.  Then best fit, longest piece first:
+    each tune's first piece goes to the fullest row it fits in, so a corpus of short tunes
+    fills its rows almost to the end.  A function of the lengths alone: every epoch and
+    every resume packs alike.
+    """
+    import bisect
+
+    pieces = tune_pieces(stream_len, seq_len, starts)
+    first = set(starts.tolist())
+    rows: list[list[tuple[int, int]]] = []
+    free: list[tuple[int, int]] = []  # (room left, row number), sorted
+    for offset, length in sorted(pieces, key=lambda p: (p[0] in first, -p[1], p[0])):
+        at = bisect.bisect_left(free, (length, -1)) if offset in first else len(free)
+        if at < len(free):
+            room, row = free.pop(at)
+            rows[row].append((offset, length))
+        else:
+            room, row = seq_len + 1, len(rows)
+            rows.append([(offset, length)])
+        if room - length > 1:  # room for at least an input and its target
+            bisect.insort(free, (room - length, row))
+    return rows
+
+
+def packed_rows(ids: np.ndarray, seq_len: int, starts: np.ndarray):
+    """(rows, weights): `pack`'s rows of `ids`, (n, seq_len + 1) int32, and (n, seq_len)
+    float32 loss weights: 1 for each piece's own targets, 0 where one piece's last id
+    would predict the next piece's ``BOS`` and on the padding (id 0) after the last."""
+    layout = pack(len(ids), seq_len, starts)
+    rows = np.zeros((len(layout), seq_len + 1), dtype=np.int32)
+    weights = np.zeros((len(layout), seq_len), dtype=np.float32)
+    for r, pieces in enumerate(layout):
+        at = 0
+        for offset, length in pieces:
+            rows[r, at : at + length] = ids[offset : offset + length]
+            weights[r, at : at + length - 1] = 1.0  # a piece's last id predicts nothing
+            at += length
+    return rows, weights
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     """The order of `n` windows in `epoch` (0-based): a function of (seed, epoch) alone."""
     return np.random.default_rng([seed, 3, epoch]).permutation(n)
@@ -116,9 +173,13 @@ def steps_per_epoch(
     batch_size: int,
     starts: np.ndarray | None = None,
     drop_remainder: bool = False,
+    packed: bool = False,
 ) -> int:
     """Batches in one epoch of `make_dataset` over a stream of `stream_len` ids."""
-    n = len(window_starts(stream_len, seq_len, starts))
+    if packed:
+        n = len(pack(stream_len, seq_len, starts))
+    else:
+        n = len(window_starts(stream_len, seq_len, starts))
     return n // batch_size if drop_remainder else -(-n // batch_size)
 
 
@@ -133,27 +194,34 @@ def make_dataset(
     drop_remainder: bool = False,
     starts: np.ndarray | None = None,
     steps: int | None = None,
+    packed: bool = False,
 ):
     """A ``tf.data.Dataset`` of (input, target) int32 batches of shape (B, seq_len).
 
     Windows are slices of `ids` placed by `window_starts` (tiling the stream, or from
-    each of the tune offsets `starts`).  With `shuffle`, the dataset holds the batches of
-    the epochs ``range(*epochs)`` one after another, each epoch in the order
+    each of the tune offsets `starts`), or with `packed` the rows `pack` fills with whole
+    tunes, each batch then (input, target, loss weight).  With `shuffle`, the dataset
+    holds the batches of the epochs ``range(*epochs)`` one after another, each epoch in the order
     `epoch_order` draws from (`seed`, epoch): a run resumed at epoch k sees the batches an
     uninterrupted run sees from epoch k on.  `steps` keeps the first `steps` batches of
     each epoch (so several workers all get whole batches).
     """
     import tensorflow as tf
 
-    first = window_starts(len(ids), seq_len, starts)
-    n = len(first)
+    if packed:
+        rows, weights = packed_rows(ids, seq_len, starts)
+    else:
+        first = window_starts(len(ids), seq_len, starts)
+        # (n, seq_len + 1): each row holds an input window and its target, shifted by one.
+        rows = ids[first[:, None] + np.arange(seq_len + 1)[None, :]]
+    n = len(rows)
     if n == 0:
         raise TrainError(
             f"not enough text for one window of {seq_len} characters "
             f"({len(ids)} ids); use a smaller --seq-len or more tunes"
         )
-    # (n, seq_len + 1): each row holds an input window and its target, shifted by one.
-    rows = ids[first[:, None] + np.arange(seq_len + 1)[None, :]]
+    if packed:  # the weights ride in the rows' table as one more int column per target
+        rows = np.concatenate([rows, weights.astype(np.int32)], axis=1)
     if not shuffle:
         ds = tf.data.Dataset.from_tensor_slices(rows).batch(batch_size, drop_remainder)
     else:
@@ -167,7 +235,8 @@ def make_dataset(
         ds = tf.data.Dataset.from_tensor_slices(orders)  # (epochs, n)
         ds = ds.flat_map(lambda order: epoch(order).take(keep))
         ds = ds.map(lambda index: tf.gather(table, index))  # (B, seq_len + 1)
-    ds = ds.map(split_input_target, num_parallel_calls=tf.data.AUTOTUNE)
+    split = split_weighted if packed else split_input_target
+    ds = ds.map(split, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -191,6 +260,7 @@ def run_datasets(data, config: TrainConfig, done: int, workers: int):
         drop_remainder=whole,
         starts=data.starts,
         steps=data.steps,
+        packed=config.windows == "packed",
     )
     val_ds = None
     if data.val_tunes:
@@ -206,3 +276,12 @@ def run_datasets(data, config: TrainConfig, done: int, workers: int):
 def split_input_target(rows):
     """(B, T+1) -> ((B, T) input, (B, T) target shifted by one)."""
     return rows[:, :-1], rows[:, 1:]
+
+
+def split_weighted(rows):
+    """(B, 2T+1) packed rows and their weights -> (input, target, float32 loss weights)."""
+    import tensorflow as tf
+
+    steps = (tf.shape(rows)[1] - 1) // 2
+    ids, weights = rows[:, : steps + 1], rows[:, steps + 1 :]
+    return ids[:, :-1], ids[:, 1:], tf.cast(weights, tf.float32)

@@ -78,6 +78,7 @@ class Setup:
     config: TrainConfig
     placement: object  # a `musicgen.training.distribute.Placement`
     start: object = None  # a fine-tuned run's `musicgen.training.finetune.Init`
+    towers: int = 1  # slices of each batch run side by side (`musicgen.training.towers`)
 
 
 def train(
@@ -101,13 +102,16 @@ def train(
     """
     from musicgen.training.distribute import make_strategy
     from musicgen.training.finetune import check_shape, read_init
+    from musicgen.training.towers import plan_towers
 
     run_dir = Path(run_dir)
     check_placement(strategy, max_minutes)
-    placement = make_strategy(strategy)  # before any TensorFlow op fixes the devices
+    towers = plan_towers(strategy, config.batch_size)  # before any TensorFlow op: threads
+    placement = make_strategy(strategy)  # and devices are fixed at the first
     start = None if init is None else read_init(init)  # a bad parent: nothing written yet
     data = prepare_data(tunes, config, placement.workers, start and start.vocab)
-    model_config = replace(model_config, vocab_size=len(data.vocab))
+    packed = config.windows == "packed"  # then each tune attends within itself alone
+    model_config = replace(model_config, vocab_size=len(data.vocab), segments=packed)
     if start is not None:
         check_shape(start, model_config)
     check_memory(model_config, config)
@@ -135,7 +139,7 @@ def train(
     budget = None if max_minutes is None else max_minutes * 60.0
     if budget is not None and resumed.seconds >= budget:
         return replace(result, stopped_by_budget=True)
-    setup = Setup(model_config, config, placement, start)
+    setup = Setup(model_config, config, placement, start, towers)
     return _fit(run_dir, data, setup, resumed, budget, progress, report)
 
 
@@ -163,9 +167,10 @@ def prepare_data(
     vocab = Vocab.from_texts([*texts, *(t.text() for t in val_tunes), *sentinels])
     vocab = vocab if base is None else extend_vocab(base, vocab)
     stream = encode_texts(texts, vocab)
-    starts = tune_starts(texts) if config.windows == "tunes" else None
+    starts = None if config.windows == "stream" else tune_starts(texts)
     whole = workers > 1  # several workers must agree on the steps: whole batches only
-    steps = steps_per_epoch(len(stream), config.seq_len, config.batch_size, starts, whole)
+    packed = config.windows == "packed"
+    steps = steps_per_epoch(len(stream), config.seq_len, config.batch_size, starts, whole, packed)
     steps = steps // workers * workers  # checked by `check_steps`
     return RunData(ids, train_tunes, val_tunes, texts, vocab, stream, starts, steps)
 
@@ -198,7 +203,7 @@ def _compiled_model(setup: Setup, run_dir: Path, resumed, steps):
     import keras
 
     from musicgen.training.finetune import grow_weights
-    from musicgen.training.optim import make_optimizer, make_schedule
+    from musicgen.training.optim import make_loss, make_optimizer, make_schedule
     from musicgen.training.precision import policy
 
     model_config, config, start = setup.model_config, setup.config, setup.start
@@ -207,7 +212,7 @@ def _compiled_model(setup: Setup, run_dir: Path, resumed, steps):
         model = build_model(model_config, fused=True)
         model.compile(
             optimizer=make_optimizer(config, make_schedule(config, steps, clock)),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            loss=make_loss(),
         )
         model.optimizer.build(model.trainable_variables)  # so optimizer state can load
         if resumed.done:
@@ -247,12 +252,14 @@ def _fit(
 
     from musicgen.training import callbacks as cb
     from musicgen.training.distribute import build_for_fit
+    from musicgen.training.towers import split_steps
 
     model_config, config, placement = setup.model_config, setup.config, setup.placement
     keras.utils.set_random_seed(config.seed)
     train_ds, val_ds = run_datasets(data, config, resumed.done, placement.workers)
     model, clock = _compiled_model(setup, run_dir, resumed, data.steps)
     build_for_fit(model, placement, train_ds)
+    split_steps(model, setup.towers)
     checkpointer = cb.Checkpointer(
         run_dir,
         model_config,

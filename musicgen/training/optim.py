@@ -100,3 +100,12 @@ def make_optimizer(config, learning_rate=None) -> keras.optimizers.Optimizer:
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "positions"])
         return optimizer
     raise TrainError(f"unknown optimizer {config.optimizer!r} (adam or adamw)")
+
+
+def make_loss() -> keras.losses.Loss:
+    """Next-character cross-entropy from logits, the mean over the targets that count:
+    all of them, or with packed windows' loss weights those weighted 1, so the loss stays
+    nats per character and not a share of the padding."""
+    return keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction="mean_with_sample_weight"
+    )

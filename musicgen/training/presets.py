@@ -18,7 +18,9 @@ from musicgen.run.config import TrainConfig
 from musicgen.training.precision import resolve
 
 # Settings that belong to the ModelConfig; every other one is a TrainConfig field.
-MODEL_KEYS = tuple(f.name for f in fields(ModelConfig) if f.name not in ("vocab_size", "arch"))
+# (Not the corpus's vocab_size, the arch chosen apart, nor segments, which --windows sets.)
+_NOT_SETTINGS = ("vocab_size", "arch", "segments")
+MODEL_KEYS = tuple(f.name for f in fields(ModelConfig) if f.name not in _NOT_SETTINGS)
 # Settings that shape the weights: a fine-tuned run takes them from its parent.
 SHAPE_KEYS = ("arch", "embedding_dim", "units", "layers", "heads", "context")
 # Fine-tuning starts from weights that already know the idiom, on a small corpus: a gentler

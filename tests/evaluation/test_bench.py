@@ -39,13 +39,14 @@ def test_flops_per_character_count_the_matrix_multiplies():
 
 def test_training_rows_give_mfu_in_each_precision_against_the_lab_loop(monkeypatch):
     peaks = {"float32": iter([90.0, 100.0]), "bfloat16": iter([400.0, 380.0])}
-    fits = iter([2000.0, 3000.0, 2500.0, 17000.0, 30000.0, 8000.0, 20000.0])
+    fits = iter([2000.0, 3000.0, 2500.0, 17000.0, 30000.0, 8000.0, 20000.0, 25000.0, 40000.0])
     timed = []
 
     def fake(target, *args):
         if target is bench_training.fit_speed:
             timed.append(args[2].precision)
-            return next(fits), 500.0
+            speed = next(fits)
+            return (speed, 2 * speed), 500.0  # half the characters computed on are the corpus's
         if target is bench_training.matmul_peak:
             return next(peaks[args[1]]), 400.0
         return 1000.0, 400.0  # the lab loop
@@ -57,20 +58,24 @@ def test_training_rows_give_mfu_in_each_precision_against_the_lab_loop(monkeypat
         "float32 matmul peak (2048x2048)",
         "bfloat16 matmul peak (2048x2048)",
         "lab loop (batch 8 x 100, GradientTape)",
-        "lstm at the lab's size 1x1024 (batch 32 x 128, float32)",
-        "lstm default 2x512 (batch 32 x 128, float32)",
-        "lstm default 2x512 (batch 32 x 128, bfloat16)",
-        "transformer default 3x128 (batch 12 x 384, float32)",
-        "transformer default 3x128 (batch 12 x 384, bfloat16)",
-        "transformer 256 wide 3x256 (batch 48 x 384, float32)",
-        "transformer 256 wide 3x256 (batch 48 x 384, bfloat16)",
+        "lstm at the lab's size 1x1024 (tunes 32 x 128, float32)",
+        "lstm default 2x512 (tunes 32 x 128, float32)",
+        "lstm default 2x512 (tunes 32 x 128, bfloat16)",
+        "transformer default 3x128 (tunes 12 x 384, float32)",
+        "transformer default 3x128 (tunes 12 x 384, bfloat16)",
+        "transformer 256 wide 3x256 (tunes 48 x 384, float32)",
+        "transformer 256 wide 3x256 (tunes 48 x 384, bfloat16)",
+        "transformer default 3x128 (packed 6 x 384, float32)",
+        "transformer default 3x128 (packed 6 x 384, bfloat16)",
     ]
     assert [r.value for r in rows[:2]] == [100.0, 400.0]  # the higher of before and after
-    assert [r.ratio for r in rows[2:]] == [1.0, 2.0, 3.0, 2.5, 17.0, 30.0, 8.0, 20.0]
+    assert [r.ratio for r in rows[2:]] == [1.0, 2.0, 3.0, 2.5, 17.0, 30.0, 8.0, 20.0, 25.0, 40.0]
     vocab = len(bench_training._corpus()[1])
     flops = bench_training.train_flops_per_char(default_config("transformer", vocab))
-    mfu = 30000.0 * flops / 1e9 / 400.0  # the bfloat16 row against the bfloat16 peak
-    assert rows[7].note == f"{flops / 1e6:.1f} MFLOP/char, MFU {mfu:.0%}, peak RSS 500 MiB"
+    mfu = 60000.0 * flops / 1e9 / 400.0  # the bfloat16 row against the bfloat16 peak
+    assert rows[7].note == (
+        f"60,000 window chars/s, {flops / 1e6:.1f} MFLOP/char, MFU {mfu:.0%}, peak RSS 500 MiB"
+    )
 
 
 @pytest.mark.slow
@@ -99,8 +104,8 @@ def test_fit_speed_times_steady_steps_and_stops_on_time():
     model = ModelConfig(vocab_size=0, embedding_dim=4, units=8, layers=1, dropout=0.0)
     config = TrainConfig(batch_size=2, seq_len=16, transpose=0)
     start = time.perf_counter()
-    speed = bench_training.fit_speed(0.2, model, config, warmup=2)
-    assert 0 < speed < math.inf
+    speed, computed = bench_training.fit_speed(0.2, model, config, warmup=2)
+    assert 0 < speed < computed < math.inf  # windows start at every tune: they overlap
     assert time.perf_counter() - start < 120  # the clock stopped fit, not its 10^6 steps
 
 
@@ -115,7 +120,7 @@ def test_the_training_row_times_what_train_runs(monkeypatch):
     monkeypatch.setattr(precision, "policy", _spy(precision.policy, seen, "precision"))
     model = ModelConfig(vocab_size=0, embedding_dim=4, units=8, layers=1, dropout=0.0)
     config = TrainConfig(batch_size=2, seq_len=16, transpose=1, warmup_steps=5)
-    assert bench_training.fit_speed(0.1, model, config, warmup=2) > 0
+    assert bench_training.fit_speed(0.1, model, config, warmup=2)[0] > 0
     assert [name for name, _ in seen] == ["data", "precision", "schedule"]
     assert seen[0][1][1] == config and seen[1][1] == ("float32",)
 

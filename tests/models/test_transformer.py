@@ -47,6 +47,29 @@ def test_cached_step_equals_the_full_forward_pass_past_the_context(tiny_model):
         np.testing.assert_allclose(logits, full[:, t], atol=1e-5, err_msg=f"position {t}")
 
 
+def test_packed_tunes_are_scored_as_if_each_stood_alone(tiny_model, tmp_path):
+    import keras
+
+    packed = build_model(ModelConfig(**{**TINY.to_dict(), "segments": True}))
+    packed.set_weights(tiny_model.get_weights())  # the mask and positions add no weights
+    rng = np.random.default_rng(2)
+    first = np.concatenate([[0], rng.integers(2, TINY.vocab_size, 5), [1]]).astype(np.int32)
+    second = np.concatenate([[0], rng.integers(2, TINY.vocab_size, 7), [1]]).astype(np.int32)
+    alone = [np.asarray(tiny_model(tune[None]))[0] for tune in (first, second)]
+    together = np.asarray(packed(np.concatenate([first, second])[None]))[0]
+    np.testing.assert_allclose(together[:7], alone[0], atol=1e-5)
+    np.testing.assert_allclose(together[7:], alone[1], atol=1e-5)
+    # A window with no BOS (a long tune's later one) is the plain causal model's, so the
+    # cached sampler and sliding-window scoring read a packed run's weights as they are.
+    middle = rng.integers(2, TINY.vocab_size, (2, 12)).astype(np.int32)
+    np.testing.assert_allclose(packed(middle), tiny_model(middle), atol=1e-5)
+    packed.save(tmp_path / "packed.keras")
+    loaded = keras.models.load_model(tmp_path / "packed.keras", safe_mode=True)
+    np.testing.assert_allclose(
+        loaded(together[None].argmax(-1)), packed(together[None].argmax(-1)), atol=1e-5
+    )
+
+
 def test_reset_and_take_rows_keep_each_tune_its_own_cache(tiny_model):
     stepper = architecture("transformer").stepper(tiny_model, TINY)
     ids = np.array([[1, 2, 3, 4], [5, 6, 7, 8]], np.int32)
@@ -139,3 +162,32 @@ def test_a_tune_longer_than_the_context_samples_and_scores(tiny_tf_run):
     assert max(len(s.text) for s in sampled) > run.model_config.context
     again = list(Sampler(run).generate(SampleConfig(n=7, max_chars=120, seed=2, batch_size=4)))
     assert sorted((s.index, s.text) for s in again) == sorted((s.index, s.text) for s in sampled)
+
+
+def test_packed_windows_train_resume_and_score_like_any_run(tiny_tf_run, tmp_path):
+    from musicgen.abc.corpus import read_corpus
+    from musicgen.evaluation.bits import evaluate
+    from musicgen.run.rundir import load_run
+
+    _, path, _ = tiny_tf_run
+    run_dir = tmp_path / "packed"
+    first = _train(run_dir, path, "--windows", "packed", "--epochs", "1")
+    assert first.exit_code == 0, first.output
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"]["segments"] is True and config["train"]["windows"] == "packed"
+    second = _train(run_dir, path, "--windows", "packed", "--epochs", "2")
+    assert second.exit_code == 0 and "epoch 2/2" in second.output, second.output
+    run = load_run(run_dir)
+    assert any(type(layer).__name__ == "TuneSegments" for layer in run.model.layers)
+    scores = evaluate(run, read_corpus([path]).tunes[:3])
+    assert 0 < scores.bits_per_char < 10
+
+
+def test_an_lstm_cannot_train_on_packed_windows(tmp_path):
+    from musicgen.cli import main
+    from tests.conftest import CORPUS
+
+    args = ["train", str(CORPUS), "--run", str(tmp_path / "r"), "--windows", "packed"]
+    result = CliRunner().invoke(main, [*args, "--arch", "lstm", "--epochs", "1"])
+    assert result.exit_code != 0 and not (tmp_path / "r").exists()
+    assert "--windows packed needs a model that attends within each tune" in result.output

@@ -3,7 +3,17 @@ import pytest
 
 from musicgen.abc.vocab import Vocab
 from musicgen.errors import TrainError
-from musicgen.training.dataset import encode_stream, make_dataset, split_tunes, window_count
+from musicgen.training.dataset import (
+    encode_stream,
+    encode_texts,
+    make_dataset,
+    pack,
+    split_tunes,
+    steps_per_epoch,
+    tune_pieces,
+    tune_starts,
+    window_count,
+)
 
 
 def test_split_is_by_tune_seeded_and_disjoint(tiny_tunes):
@@ -95,3 +105,49 @@ def test_tune_aligned_windows_start_at_every_bos(tiny_tunes):
     assert len(first) > window_count(len(ids), 64)  # tune ends overlap the next tune
     rows = next(make_dataset(ids, 64, 500, shuffle=False, starts=starts).as_numpy_iterator())[0]
     assert (rows[:, 0] == vocab.bos).sum() == (starts + 65 <= len(ids)).sum()
+
+
+def _stream(lengths):
+    """A stream of tunes of these text lengths, and their starts (BOS text EOS each)."""
+    texts = ["a" * n for n in lengths]
+    vocab = Vocab.from_texts(texts)
+    return encode_texts(texts, vocab), tune_starts(texts), vocab
+
+
+def test_pack_holds_every_piece_once_and_each_tune_from_its_start():
+    ids, starts, _ = _stream([90, 500, 20, 383, 384, 7, 150, 150, 40])
+    rows = pack(len(ids), 128, starts)
+    pieces = sorted(p for row in rows for p in row)
+    assert pieces == sorted(tune_pieces(len(ids), 128, starts))
+    assert all(sum(length for _, length in row) <= 129 for row in rows)
+    first = set(starts.tolist())
+    for row in rows:  # a tune's continuation only ever opens a row
+        assert all(offset in first for offset, _ in row[1:])
+    # Every character of the stream is some piece's: targets cover the stream once.
+    targets = sum(length - 1 for _, length in pieces)
+    assert targets == len(ids) - len(starts)
+
+
+def test_pack_fills_rows_with_short_tunes():
+    ids, starts, _ = _stream([40 + (i * 37) % 150 for i in range(200)])
+    rows = pack(len(ids), 384, starts)
+    used = sum(length for row in rows for _, length in row)
+    assert used / (len(rows) * 385) > 0.95  # 63 rows where 62 is the least possible
+
+
+def test_packed_batches_weigh_only_real_targets():
+    ids, starts, vocab = _stream([30, 12, 61, 5, 44, 60])  # each fits a row
+    ds = make_dataset(
+        ids, seq_len=64, batch_size=2, shuffle=True, seed=0, starts=starts, packed=True
+    )
+    batches = list(ds.as_numpy_iterator())
+    assert len(batches) == steps_per_epoch(len(ids), 64, 2, starts, packed=True)
+    weighted = 0
+    for x, y, w in batches:
+        assert x.shape == y.shape == w.shape and x.shape[1] == 64 and w.dtype == np.float32
+        np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+        for row_x, row_y, row_w in zip(x, y, w, strict=True):
+            assert row_x[0] == vocab.bos  # every row opens with a tune
+            assert (row_w[row_y == vocab.bos] == 0).all()  # no tune is asked to follow another
+        weighted += int(w.sum())
+    assert weighted == len(ids) - len(starts)  # every target once, no padding scored
