@@ -143,8 +143,9 @@ LIMITS = [
     "## Known limits",
     "- The sampler's strict grammar never writes chords, ties, slurs, quoted chord symbols "
     "or inline fields, though some corpus tunes use them (see the unreachable count).",
-    "- A character-level model of one Irish collection: it writes that style only, and "
-    "cannot use characters outside its vocabulary (`vocab.json`).",
+    "- A character-level model of the folk music it was trained on (see Data, and the run "
+    "it was fine-tuned from, if any): it writes that idiom only, and cannot use characters "
+    "outside its vocabulary (`vocab.json`).",
     "- Figures are per character of canonical text; they are not comparable with "
     "word- or note-level models.",
     "",
