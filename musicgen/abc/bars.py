@@ -16,6 +16,9 @@ from musicgen.abc.lexer import Token, lex
 from musicgen.errors import TuneError
 
 MUSIC = frozenset({"note", "rest", "chord"})
+# The fields whose last change before a bar still holds in it, in the order an excerpt
+# restates them (K: last, as a header ends).
+CARRIED = ("M", "L", "Q", "K")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,8 @@ def bar_range(abc: str, first: int, last: int) -> str:
     for bar in tune.bars[first - 1 : last]:
         tokens = lex(abc[bar.start : bar.close])
         pieces.append("".join(t.text for t in tokens if t.kind != "ending").strip(" "))
-    return tune.header + "|" + "|".join(pieces) + "|]\n"
+    start = tune.bars[first - 1].start
+    return _head(abc, tune, start) + "|" + "|".join(pieces) + "|]\n"
 
 
 def part(abc: str, label: str) -> str:
@@ -121,4 +125,16 @@ def part(abc: str, label: str) -> str:
         raise TuneError(f"the tune has no part {label!r}; it has {', '.join(spans)}")
     first, last = spans[label]
     start, end = tune.bars[first - 1].open, tune.bars[last - 1].end
-    return tune.header + abc[start:end].strip("\n") + "\n"
+    return _head(abc, tune, start) + abc[start:end].strip("\n") + "\n"
+
+
+def _head(abc: str, tune: Layout, offset: int) -> str:
+    """The tune's header, then field lines restating the meter, unit, tempo and key that
+    the body changed before `offset` (field lines or inline fields), so an excerpt plays
+    in the meter and key its bars are written in."""
+    latest: dict[str, str] = {}
+    for token in lex(abc[len(tune.header) : offset]):
+        if token.kind in ("field", "inline_field") and token.name in CARRIED:
+            latest[token.name] = token.value.split("%")[0].strip()
+    header = tune.header if tune.header.endswith("\n") else tune.header + "\n"
+    return header + "".join(f"{name}:{latest[name]}\n" for name in CARRIED if name in latest)

@@ -132,3 +132,13 @@ def test_print_view_of_the_tunebook_for_an_e_flat_instrument(client):
     one = client.get("/print", params={"abc": REEL})
     assert one.text.count('class="print-tune"') == 1 and "Tiny Reel" in one.text
     assert client.get("/print?for=G").status_code == 400
+
+
+def test_a_loop_plays_in_the_meter_and_key_its_bars_are_written_in():
+    tune = "X:1\nT:Changes\nM:4/4\nL:1/8\nK:D\nABcd efga|[M:3/4]ABc def|\nK:G\nM:2/4\nGABc|dBGB|\n"
+    assert bars.bar_range(tune, 4, 4).endswith("K:D\nM:2/4\nK:G\n|dBGB|]\n")
+    assert bars.bar_range(tune, 2, 2).endswith("K:D\n|[M:3/4]ABc def|]\n")  # its own change
+    assert bars.bar_range(tune, 3, 3).endswith("K:D\nM:3/4\n|\nK:G\nM:2/4\nGABc|]\n")
+    assert bars.bar_range(tune, 1, 1).endswith("K:D\n|ABcd efga|]\n")  # nothing changed yet
+    tunes = "X:1\nM:6/8\nK:A\n|:ABc ABc:|\n[K:Bb][M:2/4]|:B2 d2:|\n"
+    assert bars.part(tunes, "B").endswith("K:A\nM:2/4\nK:Bb\n|:B2 d2:|\n")
