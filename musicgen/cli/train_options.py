@@ -198,8 +198,8 @@ _OPTIONS = [
         default=None,
         show_default=_by_arch("windows"),
         help="Training windows tile the corpus (stream), also start at every tune (tunes), "
-        "or hold whole tunes side by side, each attending to itself alone (packed: the "
-        "Transformer's, half the work of tunes).",
+        "or hold whole tunes side by side, each attending to itself alone (packed; "
+        "Transformer only: half the work per tune).",
     ),
     click.option(
         "--transpose",
