@@ -100,16 +100,15 @@ def window_starts(stream_len: int, seq_len: int, starts: np.ndarray | None = Non
     """
     if starts is None:
         return np.arange(window_count(stream_len, seq_len), dtype=np.int64) * seq_len
-    ends = np.append(starts[1:], stream_len)
-    out = [np.arange(a, max(a + 1, b - 1), seq_len) for a, b in zip(starts, ends, strict=True)]
-    first = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    pieces = tune_pieces(stream_len, seq_len, starts)
+    first = np.array([offset for offset, _ in pieces], dtype=np.int64)
     return first[first + seq_len + 1 <= stream_len]
 
 
 def tune_pieces(stream_len: int, seq_len: int, starts: np.ndarray) -> list[tuple[int, int]]:
     """(offset, length) of each tune's pieces of at most ``seq_len + 1`` ids: the tune from
     its ``BOS`` to its ``EOS``, cut every `seq_len` ids when longer (each piece's last id
-    is the next one's first, as in `window_starts`)."""
+    is the next one's first): where `window_starts` opens a tune's windows."""
     ends = np.append(starts[1:], stream_len)
     pieces = []
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
