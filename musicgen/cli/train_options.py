@@ -96,9 +96,10 @@ _OPTIONS = [
         type=click.Choice(["auto", "float32", "bfloat16"]),
         default=None,
         show_default="auto; a resumed run keeps its own",
-        help="Number format of the maths: bfloat16 is mixed precision (bfloat16 maths, "
-        "float32 weights); auto picks it on CPUs with AMX or AVX512-BF16 and GPUs of "
-        "compute capability 8+, float32 elsewhere.  Saved models and sampling stay float32.",
+        help="Number format of the maths: bfloat16 is mixed precision (bfloat16 matrix "
+        "multiplies, float32 weights and element-wise maths); auto picks it on CPUs with "
+        "AMX or AVX512-BF16 and GPUs of compute capability 8+, float32 elsewhere.  Saved "
+        "models and sampling stay float32.",
     ),
     click.option(
         "--warmup-steps",

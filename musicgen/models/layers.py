@@ -7,6 +7,8 @@ it under the ``musicgen`` package name.
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 
 
@@ -79,11 +81,16 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
 
     Stock ``MultiHeadAttention(dropout=r)`` drops attention probabilities: a random number,
     a compare and a select for each of (B, heads, T, T) entries, forward and backward,
-    which was 16% of a training step of the default Transformer on a CPU (docs/training.md)
-    and rules out the fused ``keras.ops.dot_product_attention`` path.  Here the weights are
-    those of ``MultiHeadAttention(dropout=0)`` (so the same weights load either way and the
-    sampler reads them alike) and `rate` drops the (B, T, heads, head width) context
-    before the output projection: T times fewer random numbers.
+    which was 16% of a training step of the default Transformer on a CPU (docs/training.md).
+    Here the weights are those of ``MultiHeadAttention(dropout=0)`` (so the same weights
+    load either way and the sampler reads them alike) and `rate` drops the (B, T, heads,
+    head width) context before the output projection: T times fewer random numbers.
+
+    The layer is always causal, and its mask is an additive bias (0, or a large negative
+    where a key is out of reach) rather than Keras' masked softmax, which selects over the
+    (B, heads, T, T) scores before the softmax and again after it, forward and backward.
+    Every row keeps at least its own position, so nothing is left to zero afterwards: the
+    result is that of Keras' attention with the causal mask (the tests check it).
     """
 
     def __init__(self, num_heads, key_dim, rate: float = 0.0, **kwargs):
@@ -91,6 +98,16 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
         super().__init__(num_heads, key_dim, dropout=0.0, **kwargs)
         self.rate = rate
         self._context_dropout = keras.layers.Dropout(rate, dtype=self.dtype_policy)
+
+    def _compute_attention_mask(self, query, value, attention_mask=None, **masks):
+        # Causal whatever the caller says; a (B, T, S) `attention_mask` (packed tunes')
+        # narrows it further.  None: plain causal, which `_compute_attention` applies.
+        masks.pop("use_causal_mask", None)
+        if attention_mask is None and all(m is None for m in masks.values()):
+            return None
+        return super()._compute_attention_mask(
+            query, value, attention_mask=attention_mask, use_causal_mask=True, **masks
+        )
 
     def _compute_attention(
         self,
@@ -102,17 +119,56 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
         return_attention_scores=False,
         use_causal_mask=False,
     ):
-        # Keras' own einsum layout (the two batched matmuls it folds transposes into),
-        # the causal mask as its masked softmax applies it; no dropout on the weights.
         ops = keras.ops
-        if use_causal_mask:
-            causal = self._compute_causal_mask(query, value)
-            attention_mask = causal if attention_mask is None else attention_mask & causal
         query = ops.multiply(query, ops.cast(self._inverse_sqrt_key_dim, query.dtype))
+        bias = _attention_bias(attention_mask, ops.shape(query)[1], query.dtype)
         scores = ops.einsum(self._dot_product_equation, key, query)  # (B, N, T, S)
-        scores = self._masked_softmax(scores, attention_mask)
-        output = ops.einsum(self._combine_equation, scores, value)  # (B, T, N, H)
-        return self._context_dropout(output, training=training), scores
+        if keras.backend.backend() == "tensorflow":
+            output = _softmax_times_values(scores + bias, value)
+        else:
+            with warnings.catch_warnings():  # a window of one character: a softmax of one
+                warnings.simplefilter("ignore", UserWarning)
+                scores = ops.softmax(scores + bias, axis=-1)
+            output = ops.einsum(self._combine_equation, scores, value)  # (B, T, N, H)
+        return self._context_dropout(output, training=training), None
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
+
+
+def _attention_bias(mask, steps, dtype):
+    """0 where a query may attend to a key, a large negative where not: causal (1, 1, T, T)
+    without a `mask`, else the (B, T, T) `mask` (itself causal) as (B, 1, T, T)."""
+    ops = keras.ops
+    if mask is None:
+        positions = ops.arange(steps)
+        mask = ops.expand_dims(ops.greater_equal(positions[:, None], positions[None, :]), 0)
+    blocked = ops.cast(-1e9, dtype)
+    return ops.expand_dims(ops.where(mask, ops.cast(0.0, dtype), blocked), 1)
+
+
+def _softmax_times_values(scores, value):
+    """softmax(scores) (B, N, T, S) times value (B, S, N, H) -> (B, T, N, H), with the
+    gradient written out as FlashAttention's: the softmax's row sum of (gradient x
+    probabilities) is the (B, T, N) sum of (output gradient x output), so the backward
+    pass makes two passes over the (B, N, T, S) entries where TensorFlow's own makes four.
+    The einsums are Keras' for one attention axis, as `CausalSelfAttention` uses.
+    """
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def attend(scores, value):
+        probs = tf.nn.softmax(scores, axis=-1)
+        output = tf.einsum("acbe,aecd->abcd", probs, value)
+
+        def grad(d_output):
+            d_probs = tf.einsum("abcd,aecd->acbe", d_output, value)
+            d_value = tf.einsum("acbe,abcd->aecd", probs, d_output)
+            wide = tf.float32
+            row = tf.reduce_sum(tf.cast(d_output, wide) * tf.cast(output, wide), axis=-1)
+            row = tf.cast(tf.transpose(row, [0, 2, 1])[..., None], probs.dtype)  # (B, N, T, 1)
+            return probs * (d_probs - row), d_value
+
+        return output, grad
+
+    return attend(scores, value)

@@ -2,7 +2,7 @@
 
 Token embedding plus learned positions, then pre-LayerNorm blocks of causal
 self-attention (`musicgen.models.layers.CausalSelfAttention`: Keras' multi-head attention
-on its fused path, dropout on its output) and a GELU MLP, a final LayerNorm and Dense
+with an additive causal mask, dropout on its output) and a GELU MLP, a final LayerNorm and Dense
 logits.
 The model sees at most ``config.context`` characters at once; longer texts are scored in
 sliding windows (`window_logits`) and sampled with a key/value cache that is re-encoded
@@ -58,28 +58,32 @@ def build_transformer(config: ModelConfig, *, fused: bool = False):
 
     check_transformer(config)
     width, rate = config.units, config.dropout
+    # Under a mixed policy (--precision bfloat16) the matrix multiplies and attention run
+    # in its compute dtype and everything element-wise (embedding, layer norms, GELU,
+    # dropout, the residual stream) in float32: TensorFlow's CPU kernels for those run
+    # slower in bfloat16 than in float32 (docs/training.md).  No-ops under float32.
+    f32 = {"dtype": "float32"}
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
-    x = keras.layers.Embedding(config.vocab_size, width, name="embedding")(ids)
+    x = keras.layers.Embedding(config.vocab_size, width, name="embedding", **f32)(ids)
     mask, positions = TuneSegments(name="segments")(ids) if config.segments else (None, None)
-    x = PositionEmbedding(config.context, name="positions")(x, positions)
-    x = keras.layers.Dropout(rate, name="dropout_in")(x)
+    x = PositionEmbedding(config.context, name="positions", **f32)(x, positions)
+    x = keras.layers.Dropout(rate, name="dropout_in", **f32)(x)
     for i in range(config.layers):
-        h = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block_{i}_ln1")(x)
+        h = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block_{i}_ln1", **f32)(x)
         h = CausalSelfAttention(
             config.heads, width // config.heads, rate=rate, name=f"block_{i}_attention"
         )(h, h, attention_mask=mask, use_causal_mask=True)
-        x = keras.layers.Add(name=f"block_{i}_add1")(
-            [x, keras.layers.Dropout(rate, name=f"block_{i}_drop1")(h)]
-        )
-        h = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block_{i}_ln2")(x)
-        h = keras.layers.Dense(4 * width, activation="gelu", name=f"block_{i}_mlp_in")(h)
+        h = keras.layers.Dropout(rate, name=f"block_{i}_drop1", **f32)(h)
+        x = keras.layers.Add(name=f"block_{i}_add1", **f32)([x, h])
+        h = keras.layers.LayerNormalization(epsilon=1e-5, name=f"block_{i}_ln2", **f32)(x)
+        h = keras.layers.Dense(4 * width, name=f"block_{i}_mlp_in")(h)
+        h = keras.layers.Activation("gelu", name=f"block_{i}_gelu", **f32)(h)
         h = keras.layers.Dense(width, name=f"block_{i}_mlp_out")(h)
-        x = keras.layers.Add(name=f"block_{i}_add2")(
-            [x, keras.layers.Dropout(rate, name=f"block_{i}_drop2")(h)]
-        )
-    x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")(x)
+        h = keras.layers.Dropout(rate, name=f"block_{i}_drop2", **f32)(h)
+        x = keras.layers.Add(name=f"block_{i}_add2", **f32)([x, h])
+    x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln", **f32)(x)
     # float32 logits (and so loss) under bfloat16 mixed precision too
-    logits = keras.layers.Dense(config.vocab_size, name="logits", dtype="float32")(x)
+    logits = keras.layers.Dense(config.vocab_size, name="logits", **f32)(x)
     return keras.Model(ids, logits, name="musicgen_transformer")  # (B, T, vocab)
 
 

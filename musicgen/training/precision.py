@@ -1,12 +1,16 @@
 """The number format training computes in: float32, or bfloat16 where the hardware has it.
 
-``--precision bfloat16`` trains in Keras' bfloat16 mixed precision (bfloat16 maths,
-float32 weights and optimizer state, float32 logits and loss).  ``auto`` picks it on CPUs
+``--precision bfloat16`` trains in Keras' bfloat16 mixed precision (float32 weights and
+optimizer state, float32 logits and loss).  The Transformer multiplies matrices (its
+projections, MLP and attention) in bfloat16 and keeps its element-wise work (layer norms,
+GELU, dropout, the residual stream) in float32, where TensorFlow's CPU kernels are faster
+(`musicgen.models.transformer.build_transformer`).  ``auto`` picks it on CPUs
 with AMX or AVX512-BF16 and on GPUs of compute capability 8.0 or newer, float32
 elsewhere.  On our 2-core AMX machines, measured back to back on a quiet machine, it trains
 the default Transformer 13% faster and the LSTM 1.7x faster than float32, with the same
 held-out loss per epoch (docs/training.md): the matrix multiplies run several times faster,
-the element-wise kernels (GELU, layer norms, dropout) somewhat slower.  The run's config
+the element-wise kernels (GELU, layer norms, dropout) somewhat slower, hence the
+Transformer's split.  The run's config
 records the resolved choice, so a resume computes as the run began.  Saved models
 (``model.keras``) are float32 whatever the training precision: sampling and ``evaluate``
 do not depend on it beyond the weights themselves.

@@ -52,6 +52,53 @@ def test_a_bfloat16_run_saves_a_float32_model_that_samples(tmp_path, tiny_tunes)
     assert len(tunes) == 2
 
 
+def test_bfloat16_multiplies_matrices_in_bfloat16_and_keeps_the_rest_in_float32():
+    import keras
+
+    from musicgen.models.registry import build_model
+    from musicgen.training.precision import policy
+
+    config = ModelConfig(vocab_size=20, arch="transformer", units=16, layers=2, heads=2, context=32)
+    keras.utils.set_random_seed(3)
+    full = build_model(config)
+    with policy("bfloat16"):
+        mixed = build_model(config)
+    mixed.set_weights(full.get_weights())
+    dtypes = {layer.name: layer.compute_dtype for layer in mixed.layers}
+    for name in ("block_0_attention", "block_0_mlp_in", "block_1_mlp_out"):
+        assert dtypes[name] == "bfloat16", name
+    for name in ("embedding", "block_0_ln1", "block_0_gelu", "block_1_add2", "final_ln", "logits"):
+        assert dtypes[name] == "float32", name
+    ids = np.random.default_rng(0).integers(0, 20, (2, 32)).astype("int32")
+    want, got = np.asarray(full(ids)), np.asarray(mixed(ids))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=0.1)  # bfloat16 keeps ~3 significant digits
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3, 5, 9, 16])
+def test_attention_with_an_additive_mask_is_keras_causal_attention(steps):
+    """Every length, one character included, and a packed window's (B, T, T) mask: the
+    same outputs as Keras' masked softmax."""
+    import keras
+
+    from musicgen.models.layers import CausalSelfAttention
+
+    rng = np.random.default_rng(steps)
+    x = rng.normal(size=(2, steps, 8)).astype("float32")
+    stock = keras.layers.MultiHeadAttention(2, 4)
+    ours = CausalSelfAttention(2, 4)
+    stock(x, x, use_causal_mask=True)
+    ours(x, x)
+    ours.set_weights(stock.get_weights())
+    want = stock(x, x, use_causal_mask=True)
+    np.testing.assert_allclose(ours(x, x), want, rtol=1e-5, atol=1e-6)
+    tune = np.cumsum(rng.random((2, steps)) < 0.3, axis=1)  # segments, as TuneSegments
+    mask = tune[:, :, None] == tune[:, None, :]
+    want = stock(x, x, attention_mask=mask, use_causal_mask=True)
+    got = ours(x, x, attention_mask=mask, use_causal_mask=True)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_the_attention_layer_computes_what_keras_attention_computes_at_inference():
     import keras
 
