@@ -30,7 +30,7 @@ train: $(STAMP)  ## train a model with the default config on data/abc_tunes into
 	$(BIN)/musicgen train data/abc_tunes --run runs/default
 
 folk-base: $(STAMP)  ## pretrain checkpoints/folk-base on music21's Irish collections + ours (80 min)
-	$(BIN)/musicgen train music21:oneills1850 music21:ryansMammoth data/abc_tunes --leave-out checkpoints/default --run checkpoints/folk-base --force --max-minutes 80 --epochs 100 --val-fraction 0.05 --quiet
+	$(BIN)/musicgen train music21:oneills1850 music21:ryansMammoth data/abc_tunes --leave-out checkpoints/default --run checkpoints/folk-base --units 128 --dropout 0.1 --force --max-minutes 80 --epochs 100 --val-fraction 0.05 --quiet
 	rm -rf checkpoints/folk-base/resume
 
 checkpoint: $(STAMP)  ## regenerate checkpoints/default: folk-base fine-tuned on data/abc_tunes (15 min)

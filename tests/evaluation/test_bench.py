@@ -61,12 +61,12 @@ def test_training_rows_give_mfu_in_each_precision_against_the_lab_loop(monkeypat
         "lstm at the lab's size 1x1024 (tunes 32 x 128, float32)",
         "lstm default 2x512 (tunes 32 x 128, float32)",
         "lstm default 2x512 (tunes 32 x 128, bfloat16)",
-        "transformer default 3x128 (tunes 12 x 384, float32)",
-        "transformer default 3x128 (tunes 12 x 384, bfloat16)",
+        "transformer default 3x192 (tunes 12 x 384, float32)",
+        "transformer default 3x192 (tunes 12 x 384, bfloat16)",
         "transformer 256 wide 3x256 (tunes 48 x 384, float32)",
         "transformer 256 wide 3x256 (tunes 48 x 384, bfloat16)",
-        "transformer default 3x128 (packed 6 x 384, float32)",
-        "transformer default 3x128 (packed 6 x 384, bfloat16)",
+        "transformer default 3x192 (packed 6 x 384, float32)",
+        "transformer default 3x192 (packed 6 x 384, bfloat16)",
     ]
     assert [r.value for r in rows[:2]] == [100.0, 400.0]  # the higher of before and after
     assert [r.ratio for r in rows[2:]] == [1.0, 2.0, 3.0, 2.5, 17.0, 30.0, 8.0, 20.0, 25.0, 40.0]

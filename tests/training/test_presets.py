@@ -7,7 +7,7 @@ from musicgen.training.presets import arch_default, configs_for
 
 def test_each_architecture_starts_from_its_own_defaults():
     model, config = configs_for("transformer", {})
-    assert (model.arch, model.layers, model.units, model.context) == ("transformer", 3, 128, 384)
+    assert (model.arch, model.layers, model.units, model.context) == ("transformer", 3, 192, 384)
     assert (config.batch_size, config.seq_len, config.optimizer) == (12, 384, "adamw")
     model, config = configs_for("lstm", {})
     assert (model.arch, model.layers, model.units) == ("lstm", 2, 512)
@@ -32,7 +32,7 @@ def test_weight_decay_asked_of_adam_switches_to_adamw():
 
 def test_arch_default_reads_the_registry_then_the_configs():
     assert arch_default("lstm", "units") == 512
-    assert arch_default("transformer", "units") == 128
+    assert arch_default("transformer", "units") == 192
     assert arch_default("transformer", "learning_rate") == 3e-3
     assert arch_default("lstm", "warmup_steps") == 0
 
