@@ -7,8 +7,6 @@ it under the ``musicgen`` package name.
 
 from __future__ import annotations
 
-import warnings
-
 import keras
 
 
@@ -121,30 +119,15 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
     ):
         ops = keras.ops
         query = ops.multiply(query, ops.cast(self._inverse_sqrt_key_dim, query.dtype))
-        bias = _attention_bias(attention_mask, ops.shape(query)[1], query.dtype)
+        if attention_mask is None:
+            attention_mask = self._compute_causal_mask(query, value)  # (1, T, S)
+        bias = ops.where(ops.expand_dims(attention_mask, 1), 0.0, -1e9)  # (B or 1, 1, T, S)
         scores = ops.einsum(self._dot_product_equation, key, query)  # (B, N, T, S)
-        if keras.backend.backend() == "tensorflow":
-            output = _softmax_times_values(scores + bias, value)
-        else:
-            with warnings.catch_warnings():  # a window of one character: a softmax of one
-                warnings.simplefilter("ignore", UserWarning)
-                scores = ops.softmax(scores + bias, axis=-1)
-            output = ops.einsum(self._combine_equation, scores, value)  # (B, T, N, H)
+        output = _softmax_times_values(scores + ops.cast(bias, scores.dtype), value)
         return self._context_dropout(output, training=training), None
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
-
-
-def _attention_bias(mask, steps, dtype):
-    """0 where a query may attend to a key, a large negative where not: causal (1, 1, T, T)
-    without a `mask`, else the (B, T, T) `mask` (itself causal) as (B, 1, T, T)."""
-    ops = keras.ops
-    if mask is None:
-        positions = ops.arange(steps)
-        mask = ops.expand_dims(ops.greater_equal(positions[:, None], positions[None, :]), 0)
-    blocked = ops.cast(-1e9, dtype)
-    return ops.expand_dims(ops.where(mask, ops.cast(0.0, dtype), blocked), 1)
 
 
 def _softmax_times_values(scores, value):
