@@ -30,6 +30,9 @@ class Policy:
     thick_thin_bar: bool  # [| : none in the corpus; abc2midi misreads a repeat after it
     meter_text: bool  # text after the meter of a body M: line (abc2midi drops it)
     decorations: str  # the one-letter decorations (``s`` is a common typo abc2midi skips)
+    # !name! only from ABC 2.1's list (abc2midi skips others: the text is noise), and a
+    # one-letter decoration right before its note (abc2midi: "Malformed note" otherwise)
+    abc2midi_decorations: bool
     # -- bar and repeat rules: where abc2midi's bar check is stricter than ABC -----------
     late_pickups: bool  # a short first bar in a later part, or one longer than half a bar
     short_repeat_after_double_bar: bool  # a short :| closing a part begun at || or |]
@@ -53,6 +56,7 @@ STRICT = Policy(
     thick_thin_bar=False,
     meter_text=False,
     decorations="~.HTuv",
+    abc2midi_decorations=True,
     late_pickups=False,
     short_repeat_after_double_bar=False,
     endings_as_abc2midi_reads=True,
@@ -71,6 +75,7 @@ LENIENT = Policy(
     thick_thin_bar=True,
     meter_text=True,
     decorations="~.HTuvs",
+    abc2midi_decorations=False,  # !Segno!, !sf!: names musicians write
     late_pickups=True,
     short_repeat_after_double_bar=True,
     endings_as_abc2midi_reads=False,

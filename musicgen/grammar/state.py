@@ -19,13 +19,16 @@ BAR = "bar line"
 NOTE = "note"  # a note, rest or chord
 CHORD_SYMBOL = "chord symbol"  # "Am"
 CHORD_SYMBOL_SPACE = "chord symbol and space"
-DECORATION = "decoration"
+DECORATION = "decoration"  # !trill!
+LETTER_DECORATION = "decoration letter"  # ~ . H T u v: its note must come next (abc2midi)
 TUPLET = "tuplet mark"
 SLUR = "slur start"
 ENDING = "ending number"
 TIE = "tie"
 GRACE = "grace notes"  # {g}: the note they ornament must follow
-NEEDS_NOTE = frozenset({CHORD_SYMBOL, CHORD_SYMBOL_SPACE, DECORATION, TUPLET, SLUR, GRACE})
+NEEDS_NOTE = frozenset(
+    {CHORD_SYMBOL, CHORD_SYMBOL_SPACE, DECORATION, LETTER_DECORATION, TUPLET, SLUR, GRACE}
+)
 
 # `Section.after_repeat`: where the part stands with respect to a bare :| before it.
 NO_REPEAT = 0
@@ -124,9 +127,9 @@ class Quoted:
 
 @dataclass(frozen=True, slots=True)
 class Bang:
-    """Inside ``!...!`` (a decoration): `count` characters so far."""
+    """Inside ``!...!`` (a decoration): its name so far."""
 
-    count: int = 0
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ from musicgen.grammar.state import (
     BAR,
     CHORD_SYMBOL,
     CHORD_SYMBOL_SPACE,
-    DECORATION,
     ENDING,
     GRACE,
+    LETTER_DECORATION,
     LINE_START,
     NEEDS_NOTE,
     NOTE,
@@ -65,6 +65,9 @@ def _between(rules: Rules, lex: Between, music: Music, ch: str) -> State | Refus
         return Refusal("a short bar before || or |] ends the tune")
     if formrules.done(music) and (ch not in ("\n", EOS) or after == LINE_START and ch == "\n"):
         return Refusal("the planned form is complete: the tune ends here")
+    letter_rule = after == LETTER_DECORATION and policy.abc2midi_decorations
+    if letter_rule and not _note_or_letter(rules, ch):
+        return Refusal("a one-letter decoration goes right before its note: ~A, uHc, T[ce]")
     if ch == " ":
         if after == CHORD_SYMBOL:
             return State(Between(CHORD_SYMBOL_SPACE), music)
@@ -112,6 +115,12 @@ def _between(rules: Rules, lex: Between, music: Music, ch: str) -> State | Refus
     return nxt
 
 
+def _note_or_letter(rules: Rules, ch: str) -> bool:
+    # What abc2midi reads after ~ . H T u v: a note, rest or [chord], or another letter.
+    note = ch in NOTES or ch in ACCIDENTALS or ch in RESTS or ch == "["
+    return note or ch in rules.words.decorations
+
+
 def _alive(rules: Rules, state: State) -> bool:
     # For '[' and '(', which open several constructs: can any of them go on?
     return any(type(step(rules, state, c)) is State for c in rules.openers)
@@ -130,7 +139,7 @@ def _start(rules: Rules, music: Music, ch: str) -> State | Refusal:
     if ch in RESTS:
         return State(Length(), checker.unclose(music))
     if ch in rules.words.decorations:
-        return State(Between(DECORATION), checker.unclose(music))
+        return State(Between(LETTER_DECORATION), checker.unclose(music))
     if ch == "!":
         return State(Bang(), checker.unclose(music))
     if ch == '"' and rules.policy.quoted_text:

@@ -37,6 +37,8 @@ from musicgen.grammar.state import (
 )
 from musicgen.grammar.words import (
     ACCIDENTALS,
+    DECORATION_NAMES,
+    DECORATION_PREFIXES,
     ENDINGS,
     MAX_CHORD,
     MAX_TEXT,
@@ -230,11 +232,16 @@ def quoted(rules: Rules, lex: Quoted, music: Music, ch: str) -> State | Refusal:
 
 
 def bang(rules: Rules, lex: Bang, music: Music, ch: str) -> State | Refusal:
-    """Inside ``!...!``: a short decoration name."""
-    if ch == "!" and lex.count:
+    """Inside ``!...!``: a decoration name (strict: one of ABC 2.1's)."""
+    standard = rules.policy.abc2midi_decorations
+    if ch == "!" and lex.name and (lex.name in DECORATION_NAMES or not standard):
         return State(Between(DECORATION), music)
-    if (ch.isalnum() or ch in "+-<>().") and lex.count < MAX_TEXT:
-        return State(Bang(lex.count + 1), music)
+    if standard and lex.name + ch in DECORATION_PREFIXES:
+        return State(Bang(lex.name + ch), music)
+    if not standard and (ch.isalnum() or ch in "+-<>().") and len(lex.name) < MAX_TEXT:
+        return State(Bang(lex.name + ch), music)
+    if standard:
+        return Refusal("a !decoration! is one of ABC 2.1's names between ! marks (!trill!)")
     return Refusal("a !decoration! is a short name between ! marks")
 
 

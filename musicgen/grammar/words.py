@@ -32,6 +32,17 @@ RESTS = frozenset("zx")
 ACCIDENTALS = frozenset("^_=")
 MAX_CHORD = 4  # notes in a [chord]: a fiddle plays at most a double stop; cap it
 MAX_TEXT = 64  # longest key, field or guitar-chord text: keeps the state space finite
+# The ``!name!`` decorations of the ABC 2.1 standard (section 4.14): abc2midi skips any other
+# name with a warning, and the text between the marks is then noise, not music.
+DECORATION_NAMES = frozenset(
+    "trill trill( trill) lowermordent uppermordent mordent pralltriller roll turn turnx "
+    "invertedturn invertedturnx arpeggio > accent emphasis fermata invertedfermata tenuto "
+    "0 1 2 3 4 5 + plus snap slide wedge upbow downbow open thumb breath pppp ppp pp p mp "
+    "mf f ff fff ffff sfz crescendo( <( crescendo) <) diminuendo( >( diminuendo) >) segno "
+    "coda D.S. D.C. dacoda dacapo fine shortphrase mediumphrase longphrase editorial "
+    "courtesy".split()
+)
+DECORATION_PREFIXES = frozenset(n[:i] for n in DECORATION_NAMES for i in range(len(n) + 1))
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ def test_conftest_fixture_tunes_accepted():
         pytest.param(HEAD + "A2-A2 B4-|B8|(AB) (cdef) g2|\n", id="ties-slurs"),
         pytest.param(HEAD + "[CEG]2 [C2E2] [ceg]/[ceg]/ A3|\n", id="chords"),
         pytest.param(HEAD + '"Am"A2 "D7" d2 ~B2 .c !trill!d|\n', id="gchords-decorations"),
+        pytest.param(HEAD + "uHc2 ~^F2 .z2 !fermata!uv[ce]2|\n", id="decoration-letters"),
         pytest.param(HEAD + "|:GABc dedB|1 dcBA G4:|2 dcBA G2z2|]\n", id="endings"),
         pytest.param(HEAD + "GABc dedB|[1 dcBA G4:|[2 dcBA G3|]\n", id="short-endings"),
         pytest.param(HEAD + "GABc dedB|\nM:3/4\nABc def|[M:2/4] AB cd|[K:D] AB cd|\n", id="meter"),
@@ -133,6 +134,25 @@ def test_accepts(text):
 def test_rejects(text, message):
     error = first_error(text, lenient=True)
     assert error is not None and message in error, error
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "legal"),
+    [
+        # abc2midi: "Malformed note" when a one-letter decoration is not right before a note
+        pytest.param("ABu!trill!cd efga|\n", "right before its note", True, id="u!trill!"),
+        pytest.param("AB~(cd) efga|\n", "right before its note", True, id="~("),
+        pytest.param("AB. cd efga|\n", "right before its note", False, id="dot-space"),
+        # abc2midi skips other names ("instruction !x! ignored"): the text is noise
+        pytest.param("AB!x!cd efga|\n", "ABC 2.1's names", True, id="unknown-decoration"),
+        pytest.param("AB!trillGA3B3c!cd|\n", "ABC 2.1's names", True, id="decoration-noise"),
+    ],
+)
+def test_sampler_writes_only_decorations_abc2midi_reads(body, message, legal):
+    error = first_error(HEAD + body)  # strict: the sampler's grammar
+    assert error is not None and message in error, error
+    # Reading stays lenient with what musicians write (!Segno!, !sf!, u!trill!c).
+    assert (first_error(HEAD + body, lenient=True) is None) == legal
 
 
 def test_feed_raises_grammar_error_with_position(chars):

@@ -22,6 +22,7 @@ CASES = {
     "thick_thin_bar": HEAD + "GABc dedB[|dedB dedB|\n",
     "meter_text": HEAD + "GABc dedB|\nM:3/4 waltz time\nABc def|\n",
     "decorations": HEAD + "GABc sdedB|\n",  # the stray "s" of "fsedf", which abc2midi skips
+    "abc2midi_decorations": HEAD + "GABc !Segno!dedB|\n",  # a name not in ABC 2.1
     "late_pickups": HEAD + "GABc dedB|dedB dedB||\nAB|GABc dedB|\n",
     "short_repeat_after_double_bar": HEAD + "GABc dedB||dedB dedB|dedB:|\n",
     "endings_as_abc2midi_reads": HEAD + "GABc dedB:|dedB dedB|[1 GABc dedB:|[2 GABc dedB|]\n",
