@@ -29,12 +29,12 @@ lint: $(STAMP)  ## ruff: lint and format check
 train: $(STAMP)  ## train a model with the default config on data/abc_tunes into runs/default
 	$(BIN)/musicgen train data/abc_tunes --run runs/default
 
-folk-base: $(STAMP)  ## pretrain checkpoints/folk-base on music21's Irish collections + ours (80 min)
-	$(BIN)/musicgen train music21:oneills1850 music21:ryansMammoth data/abc_tunes --leave-out checkpoints/default --run checkpoints/folk-base --units 128 --dropout 0.1 --force --max-minutes 80 --epochs 100 --val-fraction 0.05 --quiet
+folk-base: $(STAMP)  ## pretrain checkpoints/folk-base on music21's Irish collections + ours (90 min)
+	$(BIN)/musicgen train music21:oneills1850 music21:ryansMammoth data/abc_tunes --leave-out checkpoints/default --run checkpoints/folk-base --weight-decay 0.05 --force --max-minutes 90 --epochs 100 --val-fraction 0.05 --quiet
 	rm -rf checkpoints/folk-base/resume
 
-checkpoint: $(STAMP)  ## regenerate checkpoints/default: folk-base fine-tuned on data/abc_tunes (15 min)
-	$(BIN)/musicgen train data/abc_tunes --init checkpoints/folk-base --run checkpoints/default --learning-rate 0.002 --force --max-minutes 15 --quiet
+checkpoint: $(STAMP)  ## regenerate checkpoints/default: folk-base fine-tuned on data/abc_tunes (5 min)
+	$(BIN)/musicgen train data/abc_tunes --init checkpoints/folk-base --run checkpoints/default --learning-rate 0.0005 --epochs 2 --force --quiet
 	rm -rf checkpoints/default/resume
 
 sizes: $(STAMP)  ## fine-tune folk-base on 25/100/400 airdsAirs tunes vs scratch (runs/sizes)

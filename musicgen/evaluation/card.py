@@ -88,7 +88,7 @@ def _training(run_dir: Path, raw: dict) -> list[str]:
         f"- {len(history)} epochs, {minutes:.1f} minutes of training (sum of `history.csv`)"
         + at_best,
         "- Machine: not recorded in the run directory (`make folk-base` pretrains on CPU "
-        "for 80 minutes; `make checkpoint` fine-tunes that for 15).",
+        "for 90 minutes; `make checkpoint` fine-tunes that for 2 epochs, about 5).",
         f"- Written by musicgen {raw.get('musicgen_version', 'unknown')}; TensorFlow and "
         "Keras versions of training were not recorded.",
         "",

@@ -84,8 +84,8 @@ def test_sampling_rows_time_both_architectures():
     assert [r.name for r in rows] == [
         "lab reference (batch 1, eager call per char)",
         "lstm 2x512 batch 2 constrained",  # untrained, default shape
-        "transformer 3x128 batch 2 constrained",  # the bundled model
-        "transformer 3x128 batch 2 constrained, --form auto",  # as `musicgen sample`
+        "transformer 3x192 batch 2 constrained",  # the bundled model
+        "transformer 3x192 batch 2 constrained, --form auto",  # as `musicgen sample`
     ]
     ref = rows[0].value
     assert ref > 0 and all(r.ratio == pytest.approx(r.value / ref) for r in rows)
