@@ -155,3 +155,67 @@ def _softmax_times_values(scores, value):
         return output, grad
 
     return attend(scores, value)
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class LayerNorm(keras.layers.LayerNormalization):
+    """Keras' ``LayerNormalization`` over the last axis (its weights, its outputs), with
+    the gradient written out: TensorFlow differentiates Keras' formula op by op, about
+    twice the passes over the (B, T, width) activations that the closed form needs
+    (docs/training.md, issue 26)."""
+
+    def call(self, inputs):
+        x = keras.ops.cast(inputs, "float32")
+        y = _layer_norm(
+            x,
+            keras.ops.cast(self.gamma, "float32"),
+            keras.ops.cast(self.beta, "float32"),
+            self.epsilon,
+        )
+        return keras.ops.cast(y, self.compute_dtype)
+
+
+def _layer_norm(x, gamma, beta, epsilon: float):
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis; the backward
+    pass is the closed form: dx = (g - mean(g) - x̂ mean(g x̂)) / std with g = dy gamma."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def norm(x, gamma, beta):
+        mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
+        rstd = tf.math.rsqrt(variance + epsilon)
+        xhat = (x - mean) * rstd
+
+        def grad(dy):
+            g = dy * gamma
+            mean_g = tf.reduce_mean(g, axis=-1, keepdims=True)
+            mean_gx = tf.reduce_mean(g * xhat, axis=-1, keepdims=True)
+            rows = tf.reshape(dy, [-1, tf.shape(dy)[-1]])
+            d_gamma = tf.reduce_sum(rows * tf.reshape(xhat, tf.shape(rows)), axis=0)
+            return rstd * (g - mean_g - xhat * mean_gx), d_gamma, tf.reduce_sum(rows, axis=0)
+
+        return xhat * gamma + beta, grad
+
+    return norm(x, gamma, beta)
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class Gelu(keras.layers.Layer):
+    """The exact GELU, x Φ(x), as ``Activation("gelu")`` computes it, with its gradient
+    written out, Φ(x) + x φ(x), from the Φ the forward pass kept: fewer passes over the
+    (B, T, 4 width) activations than TensorFlow's derivative of ``erfc``."""
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        @tf.custom_gradient
+        def gelu(x):
+            cdf = 0.5 * tf.math.erfc(x * -0.7071067811865476)
+
+            def grad(dy):
+                pdf = tf.exp(-0.5 * tf.square(x)) * 0.3989422804014327
+                return dy * (cdf + x * pdf)
+
+            return x * cdf, grad
+
+        return gelu(inputs)

@@ -116,3 +116,55 @@ def test_the_attention_layer_computes_what_keras_attention_computes_at_inference
     # In training its dropout acts on the attention's output.
     dropped = ours(x, x, use_causal_mask=True, training=True)
     assert not np.allclose(dropped, want)
+
+
+def _values_and_gradients(layer, x, *inputs):
+    """`layer`'s output on `x` and the gradients of a fixed projection of it with respect
+    to `x` and every weight: what a training step reads off the layer."""
+    import tensorflow as tf
+
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, *inputs)
+        weights = tf.sin(tf.reshape(tf.range(tf.size(y), dtype=y.dtype), tf.shape(y)) * 0.7)
+        loss = tf.reduce_sum(y * weights)
+    grads = tape.gradient(loss, [x, *layer.trainable_variables])
+    return [np.asarray(y), *(np.asarray(g) for g in grads)]
+
+
+def _same_function(stock, ours, x, *inputs):
+    stock(x, *inputs)
+    ours(x, *inputs)
+    ours.set_weights([w + 0.1 * i for i, w in enumerate(stock.get_weights())])
+    stock.set_weights(ours.get_weights())
+    want, got = _values_and_gradients(stock, x, *inputs), _values_and_gradients(ours, x, *inputs)
+    assert len(want) == len(got)
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+def test_layer_norm_and_gelu_compute_and_differentiate_as_keras_layers():
+    """The written-out gradients are the ones TensorFlow derives from Keras' formulas."""
+    import keras
+
+    from musicgen.models.layers import Gelu, LayerNorm
+
+    x = np.random.default_rng(1).normal(1.0, 3.0, size=(2, 5, 16)).astype("float32")
+    _same_function(keras.layers.LayerNormalization(epsilon=1e-5), LayerNorm(epsilon=1e-5), x)
+    _same_function(keras.layers.Activation("gelu"), Gelu(), x)
+
+
+@pytest.mark.parametrize("steps", [1, 6])
+def test_the_attention_layer_differentiates_as_keras_attention(steps):
+    import keras
+
+    from musicgen.models.layers import CausalSelfAttention
+
+    x = np.random.default_rng(steps).normal(size=(2, steps, 8)).astype("float32")
+
+    class Stock(keras.layers.MultiHeadAttention):
+        def call(self, query, value, key=None):
+            return super().call(query, value, key, use_causal_mask=True)
+
+    _same_function(Stock(2, 4), CausalSelfAttention(2, 4), x, x)
