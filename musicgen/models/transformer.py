@@ -55,6 +55,7 @@ def build_transformer(config: ModelConfig, *, fused: bool = False):
     import keras
 
     from musicgen.models.layers import (
+        ByteDropout,
         CausalSelfAttention,
         Gelu,
         LayerNorm,
@@ -73,19 +74,19 @@ def build_transformer(config: ModelConfig, *, fused: bool = False):
     x = keras.layers.Embedding(config.vocab_size, width, name="embedding", **f32)(ids)
     mask, positions = TuneSegments(name="segments")(ids) if config.segments else (None, None)
     x = PositionEmbedding(config.context, name="positions", **f32)(x, positions)
-    x = keras.layers.Dropout(rate, name="dropout_in", **f32)(x)
+    x = ByteDropout(rate, name="dropout_in", **f32)(x)
     for i in range(config.layers):
         h = LayerNorm(epsilon=1e-5, name=f"block_{i}_ln1", **f32)(x)
         h = CausalSelfAttention(
             config.heads, width // config.heads, rate=rate, name=f"block_{i}_attention"
         )(h, h, attention_mask=mask, use_causal_mask=True)
-        h = keras.layers.Dropout(rate, name=f"block_{i}_drop1", **f32)(h)
+        h = ByteDropout(rate, name=f"block_{i}_drop1", **f32)(h)
         x = keras.layers.Add(name=f"block_{i}_add1", **f32)([x, h])
         h = LayerNorm(epsilon=1e-5, name=f"block_{i}_ln2", **f32)(x)
         h = keras.layers.Dense(4 * width, name=f"block_{i}_mlp_in")(h)
         h = Gelu(name=f"block_{i}_gelu", **f32)(h)
         h = keras.layers.Dense(width, name=f"block_{i}_mlp_out")(h)
-        h = keras.layers.Dropout(rate, name=f"block_{i}_drop2", **f32)(h)
+        h = ByteDropout(rate, name=f"block_{i}_drop2", **f32)(h)
         x = keras.layers.Add(name=f"block_{i}_add2", **f32)([x, h])
     x = LayerNorm(epsilon=1e-5, name="final_ln", **f32)(x)
     # float32 logits (and so loss) under bfloat16 mixed precision too

@@ -168,3 +168,27 @@ def test_the_attention_layer_differentiates_as_keras_attention(steps):
             return super().call(query, value, key, use_causal_mask=True)
 
     _same_function(Stock(2, 4), CausalSelfAttention(2, 4), x, x)
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.1, 0.4])
+def test_byte_dropout_drops_its_rounded_rate_and_keeps_the_expected_value(rate):
+    """One random byte per entry: the share dropped is the rate rounded to 1/256, the kept
+    entries are scaled so the mean is kept, and a seed gives the same mask again.  Any
+    shape works, sizes that are not a multiple of four included."""
+    from musicgen.models.layers import ByteDropout
+
+    share = round(rate * 256) / 256
+    x = np.ones((7, 301, 33), "float32")  # 69,531 entries
+    layer = ByteDropout(rate, seed=5)
+    assert np.array_equal(np.asarray(layer(x)), x)  # not training: as it is
+    y = np.asarray(layer(x, training=True))
+    dropped = np.mean(y == 0)
+    assert abs(dropped - share) < 4 * np.sqrt(share * (1 - share) / x.size)
+    np.testing.assert_allclose(y[y != 0], 1 / (1 - share), rtol=1e-6)
+    assert abs(y.mean() - 1) < 0.02
+    again = np.asarray(ByteDropout(rate, seed=5)(x, training=True))
+    assert np.array_equal(again, y)
+    assert not np.array_equal(np.asarray(layer(x, training=True)), y)  # the next mask
+    assert ByteDropout.from_config(layer.get_config()).rate == rate
+    with pytest.raises(ValueError, match="no noise_shape"):
+        ByteDropout(rate, noise_shape=(1, 301, 33))
