@@ -141,7 +141,7 @@ _OPTIONS = [
         type=click.FloatRange(0, 1, max_open=True),
         default=None,
         show_default=_by_arch("dropout"),
-        help="Dropout between layers.",
+        help="Dropout between layers (the Transformer's rounded to a multiple of 1/256).",
     ),
     click.option(
         "--learning-rate",
