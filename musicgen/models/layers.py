@@ -250,10 +250,23 @@ class ByteDropout(keras.layers.Dropout):
         seed = self.seed_generator.next()  # as keras.random draws it
         if seed.dtype != tf.int32:
             seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
-        size = tf.size(inputs)
+        random = _random_bytes(tf, tf.shape(inputs), inputs.shape[-1], seed)
+        # A multiply by a float mask, not a select: its gradient is one more multiply.
+        keep = tf.cast(random >= share, inputs.dtype) * (256 / (256 - share))
+        return inputs * keep
+
+
+def _random_bytes(tf, shape, last, seed):
+    """A uint8 tensor of `shape`, four bytes from each random 32-bit word.  When the last
+    axis (`last`, static) is a multiple of 4 the words come in that shape and the bytes
+    need no copy; the bytes are the same either way."""
+    if last is not None and last % 4 == 0:
         words = tf.random.stateless_uniform(
-            [(size + 3) // 4], seed, minval=None, maxval=None, dtype=tf.uint32
+            tf.concat([shape[:-1], [last // 4]], 0), seed, minval=None, maxval=None, dtype=tf.uint32
         )
-        random = tf.reshape(tf.reshape(tf.bitcast(words, tf.uint8), [-1])[:size], tf.shape(inputs))
-        scale = tf.constant(256 / (256 - share), inputs.dtype)
-        return tf.where(random >= share, inputs * scale, tf.zeros_like(inputs))
+        return tf.reshape(tf.bitcast(words, tf.uint8), shape)
+    size = tf.reduce_prod(shape)
+    words = tf.random.stateless_uniform(
+        [(size + 3) // 4], seed, minval=None, maxval=None, dtype=tf.uint32
+    )
+    return tf.reshape(tf.reshape(tf.bitcast(words, tf.uint8), [-1])[:size], shape)

@@ -192,3 +192,28 @@ def test_byte_dropout_drops_its_rounded_rate_and_keeps_the_expected_value(rate):
     assert ByteDropout.from_config(layer.get_config()).rate == rate
     with pytest.raises(ValueError, match="no noise_shape"):
         ByteDropout(rate, noise_shape=(1, 301, 33))
+
+
+def test_byte_dropout_bytes_do_not_depend_on_the_shape_they_are_drawn_in():
+    """A last axis that is a multiple of four draws its words in the tensor's shape, other
+    shapes draw them flat and cut: the bytes are the same sequence either way, and the
+    gradient is the output's mask (zero where dropped, the kept scale elsewhere)."""
+    import tensorflow as tf
+
+    from musicgen.models.layers import ByteDropout, _random_bytes
+
+    seed = tf.constant([3, 4], tf.int32)
+    shaped = _random_bytes(tf, tf.constant([5, 6, 8]), 8, seed).numpy()
+    flat = _random_bytes(tf, tf.constant([5, 6, 8]), None, seed).numpy()
+    assert shaped.shape == flat.shape == (5, 6, 8)
+    assert np.array_equal(shaped, flat)
+    assert len(np.unique(shaped)) > 120  # 240 bytes: about 156 of the 256 values
+
+    layer = ByteDropout(0.25, seed=7)
+    x = tf.Variable(np.linspace(1, 2, 4 * 50 * 12, dtype="float32").reshape(4, 50, 12))
+    with tf.GradientTape() as tape:
+        y = layer(x, training=True)
+    grad = tape.gradient(y, x).numpy()
+    kept = y.numpy() != 0
+    assert 0.2 < 1 - kept.mean() < 0.3
+    np.testing.assert_allclose(grad, np.where(kept, 256 / 192, 0.0), rtol=1e-6)
