@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from musicgen.cli.common import _T
-from musicgen.models.registry import ARCHITECTURES, DEFAULT_ARCH
+from musicgen.models.registry import ARCHITECTURES, DEFAULT_ARCH, POSITIONS
 from musicgen.run.config import WINDOWS
 from musicgen.training.distribute import STRATEGIES
 from musicgen.training.presets import FINETUNE_DEFAULTS, arch_default, finetune_defaults, reads
@@ -90,6 +90,14 @@ _OPTIONS = [
         default=None,
         show_default=_by_arch("context"),
         help="Transformer: longest window it attends over; longer tunes slide.",
+    ),
+    click.option(
+        "--positions",
+        type=click.Choice(POSITIONS),
+        default=None,
+        show_default=_by_arch("positions"),
+        help="Transformer: where a character is, as learned vectors added to the input, "
+        "as ALiBi's penalty on attention to far keys (heads at different slopes), or both.",
     ),
     click.option(
         "--precision",

@@ -8,6 +8,7 @@ it under the ``musicgen`` package name.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 
 @keras.saving.register_keras_serializable(package="musicgen")
@@ -89,12 +90,15 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
     (B, heads, T, T) scores before the softmax and again after it, forward and backward.
     Every row keeps at least its own position, so nothing is left to zero afterwards: the
     result is that of Keras' attention with the causal mask (the tests check it).
+
+    With `alibi` the bias also holds ALiBi's distance penalty (`alibi_bias`): each head
+    weighs a key less the further back it is, at its own slope.
     """
 
-    def __init__(self, num_heads, key_dim, rate: float = 0.0, **kwargs):
+    def __init__(self, num_heads, key_dim, rate: float = 0.0, alibi: bool = False, **kwargs):
         kwargs.pop("dropout", None)  # the probabilities are never dropped
         super().__init__(num_heads, key_dim, dropout=0.0, **kwargs)
-        self.rate = rate
+        self.rate, self.alibi = rate, alibi
         self._context_dropout = ByteDropout(rate, dtype=self.dtype_policy)
 
     def _compute_attention_mask(self, query, value, attention_mask=None, **masks):
@@ -122,6 +126,9 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
         if attention_mask is None:
             attention_mask = self._compute_causal_mask(query, value)  # (1, T, S)
         bias = ops.where(ops.expand_dims(attention_mask, 1), 0.0, -1e9)  # (B or 1, 1, T, S)
+        if self.alibi:  # (B or 1, N, T, S)
+            steps = ops.arange(ops.shape(query)[1])[:, None] - ops.arange(ops.shape(key)[1])
+            bias = bias + alibi_bias(ops.cast(steps, "float32"), self._num_heads)
         # Heads first, (B, N, T, H): every product below is then a plain batched matrix
         # multiply whose (T, S) result needs no transpose (Keras' einsum of (key, query)
         # made (B, N, S, T) and transposed it: 4% of a training step).
@@ -132,7 +139,20 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
         return self._context_dropout(output, training=training), None
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        return {**super().get_config(), "rate": self.rate, "alibi": self.alibi}
+
+
+def alibi_slopes(heads: int) -> np.ndarray:
+    """ALiBi's slope of each head (Press, Smith and Lewis, "Train short, test long", 2022):
+    2^(-8 i / heads) for i = 1..heads, so 4 heads weigh a key 64 characters back by
+    e^-16, e^-4, e^-1 and e^-0.25: some heads look at the last notes, some at the bar."""
+    return (2.0 ** (-8.0 * np.arange(1, heads + 1) / heads)).astype(np.float32)
+
+
+def alibi_bias(distance, heads: int):
+    """(T, S) query-to-key distances (t - s) -> (1, heads, T, S) additive biases:
+    -slope x distance.  Works on numpy arrays and on Keras tensors alike."""
+    return distance[None, None] * -alibi_slopes(heads)[:, None, None]
 
 
 def _softmax_times_values(scores, value):

@@ -195,6 +195,7 @@ LSTM = Architecture(
         # those run dirs still resume (a resume compares whole configs).
         "heads": 4,
         "context": 384,
+        "positions": "learned",
     },
     reads=("embedding_dim", "units", "layers", "dropout"),
     train_defaults={

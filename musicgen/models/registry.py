@@ -16,6 +16,7 @@ from musicgen.models.architecture import Architecture
 from musicgen.models.lstm import LSTM
 from musicgen.models.transformer import TRANSFORMER
 
+POSITIONS = ("learned", "alibi", "both")
 ARCHITECTURES: dict[str, Architecture] = {arch.name: arch for arch in (LSTM, TRANSFORMER)}
 # The architecture `musicgen train` builds when --arch is not given: the Transformer, which
 # beat the LSTM on held-out tunes at 15 and 30 CPU-minutes (docs/training.md) and is what
@@ -55,6 +56,10 @@ class ModelConfig:
     # Attend within each tune of a window alone: set for runs on packed windows
     # (``--windows packed``; read by the Transformer only).  False: runs before the option.
     segments: bool = False
+    # How the Transformer knows where a character is (`POSITIONS`): learned vectors added
+    # to the input, ALiBi's distance penalty in attention, or both.  Runs before the
+    # option, and every LSTM, hold "learned".
+    positions: str = None
 
     def __post_init__(self):
         spec = architecture(self.arch)
@@ -75,7 +80,7 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model settings {sorted(unknown)}")
         try:
-            return cls(**data)
+            return cls(**{"positions": "learned", **data})
         except MusicgenError as exc:  # a run dir's bad setting is a bad file
             raise ValueError(str(exc)) from None
 
@@ -94,6 +99,9 @@ def _check_sizes(config: ModelConfig) -> None:
             raise TrainError(f"{name} must be a whole number >= {least}, got {value!r}")
     if not 0 <= config.dropout < 1:
         raise TrainError(f"dropout must be in [0, 1), got {config.dropout!r}")
+    if config.positions not in POSITIONS:
+        choices = ", ".join(POSITIONS)
+        raise TrainError(f"positions must be one of {choices}, got {config.positions!r}")
 
 
 def default_config(arch: str, vocab_size: int = 0) -> ModelConfig:

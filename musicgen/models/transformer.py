@@ -3,7 +3,8 @@
 Token embedding plus learned positions, then pre-LayerNorm blocks of causal
 self-attention (`musicgen.models.layers.CausalSelfAttention`: Keras' multi-head attention
 with an additive causal mask, dropout on its output) and a GELU MLP, a final LayerNorm and Dense
-logits.
+logits.  ``config.positions`` may swap the learned positions for ALiBi's distance penalty
+in the attention's bias ("alibi"), or keep both ("both").
 The model sees at most ``config.context`` characters at once; longer texts are scored in
 sliding windows (`window_logits`) and sampled with a key/value cache that is re-encoded
 from its last half when it fills (`musicgen.models.transformer_step`).
@@ -73,12 +74,14 @@ def build_transformer(config: ModelConfig, *, fused: bool = False):
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(config.vocab_size, width, name="embedding", **f32)(ids)
     mask, positions = TuneSegments(name="segments")(ids) if config.segments else (None, None)
-    x = PositionEmbedding(config.context, name="positions", **f32)(x, positions)
+    if config.positions != "alibi":
+        x = PositionEmbedding(config.context, name="positions", **f32)(x, positions)
+    alibi = config.positions != "learned"
     x = ByteDropout(rate, name="dropout_in", **f32)(x)
     for i in range(config.layers):
         h = LayerNorm(epsilon=1e-5, name=f"block_{i}_ln1", **f32)(x)
         h = CausalSelfAttention(
-            config.heads, width // config.heads, rate=rate, name=f"block_{i}_attention"
+            config.heads, width // config.heads, rate=rate, alibi=alibi, name=f"block_{i}_attention"
         )(h, h, attention_mask=mask, use_causal_mask=True)
         h = ByteDropout(rate, name=f"block_{i}_drop1", **f32)(h)
         x = keras.layers.Add(name=f"block_{i}_add1", **f32)([x, h])
@@ -99,7 +102,7 @@ def check_transformer_layers(model, config: ModelConfig) -> list[tuple[str, str,
     return [
         ("embedding", "input_dim", config.vocab_size),
         ("embedding", "output_dim", config.units),
-        ("positions", "length", config.context),
+        *([("positions", "length", config.context)] if config.positions != "alibi" else []),
         *((f"block_{i}_attention", "num_heads", config.heads) for i in range(config.layers)),
         ("logits", "units", config.vocab_size),
     ]
@@ -164,10 +167,11 @@ TRANSFORMER = Architecture(
         "dropout": 0.05,  # 0 overfits by the budget's end, 0.1 and 0.2 learn slower
         "heads": 4,
         "context": 384,  # longest window; ~95% of tunes fit whole
+        "positions": "learned",
         # Not read (the width is units); what every Transformer run dir has stored.
         "embedding_dim": 64,
     },
-    reads=("units", "layers", "dropout", "heads", "context", "segments"),
+    reads=("units", "layers", "dropout", "heads", "context", "segments", "positions"),
     train_defaults={
         "batch_size": 12,  # many small steps beat few big ones at this budget
         "seq_len": 384,  # = context: a whole tune per window

@@ -47,7 +47,8 @@ class TransformerStepper:
         width = config.units
         weights = _Weights(model)
         self.embedding = weights.get("embedding", "embeddings")
-        self.positions = weights.get("positions", "positions")
+        learned = config.positions != "alibi"  # "alibi" alone has no position vectors
+        self.positions = weights.get("positions", "positions") if learned else None
         self.blocks = []
         for i in range(config.layers):
             attention = model.get_layer(f"block_{i}_attention")
@@ -72,6 +73,10 @@ class TransformerStepper:
         self.final_ln = weights.norm("final_ln")
         self.logits = weights.dense("logits")
         self.scale = np.float32(1.0 / np.sqrt(self.head_dim))
+        from musicgen.models.layers import alibi_slopes  # Keras: not at the CLI's start
+
+        alibi = config.positions != "learned"
+        self.slopes = alibi_slopes(self.heads)[:, None, None] if alibi else None  # (H, 1, 1)
 
     def start(self, batch: int) -> KVCache:
         shape = (self.config.layers, batch, self.heads, self.context, self.head_dim)
@@ -114,11 +119,18 @@ class TransformerStepper:
         count, steps = ids.shape
         width, heads, head_dim = self.config.units, self.heads, self.head_dim
         at = start[:, None] + np.arange(steps)[None, :]  # (R, T) absolute positions
-        x = (self.embedding[ids] + self.positions[at]).reshape(count * steps, width)
+        x = (
+            self.embedding[ids]
+            if self.positions is None
+            else self.embedding[ids] + self.positions[at]
+        )
+        x = x.reshape(count * steps, width)
         # Row r's position t may see cache slots 0..at[r, t]: earlier tokens and itself.
         span = int(at.max()) + 1  # slots past every row's last are never read
         hidden = np.where(np.arange(span)[None, None, :] <= at[:, :, None], 0.0, -1e9)
         hidden = hidden.astype(np.float32)[:, None]  # (R, 1, T, span)
+        if self.slopes is not None:  # ALiBi: (R, H, T, span)
+            hidden = hidden - self.slopes * (at[:, :, None] - np.arange(span))[:, None]
         index = (np.arange(count) if rows is None else rows)[:, None], slice(None), at
         written = (slice(None) if rows is None else rows, slice(None), slice(0, span))
         for layer, block in enumerate(self.blocks):

@@ -22,7 +22,7 @@ from musicgen.training.precision import resolve
 _NOT_SETTINGS = ("vocab_size", "arch", "segments")
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig) if f.name not in _NOT_SETTINGS)
 # Settings that shape the weights: a fine-tuned run takes them from its parent.
-SHAPE_KEYS = ("arch", "embedding_dim", "units", "layers", "heads", "context")
+SHAPE_KEYS = ("arch", "embedding_dim", "units", "layers", "heads", "context", "positions")
 # Fine-tuning starts from weights that already know the idiom, on a small corpus: a gentler
 # peak rate keeps what they know, and a small corpus is learned (and overfitted) in a few
 # epochs, so fewer of them, and stop once validation stops improving.

@@ -97,6 +97,50 @@ def test_save_and_safe_load_give_the_same_outputs(tiny_model, tmp_path):
     assert not any(type(layer).__name__ == "Lambda" for layer in loaded.layers)
 
 
+@pytest.mark.parametrize("positions", ["alibi", "both"])
+def test_alibi_models_step_save_and_slide_like_the_learned_one(positions, tmp_path):
+    """ALiBi (alone or with learned vectors): causal, the cached sampler's steps equal the
+    sliding-window forward pass past the context, it saves and loads safely, and a key
+    further back weighs less in the heads' bias (a row of each head's bias falls)."""
+    import keras
+
+    from musicgen.models.layers import alibi_bias
+    from musicgen.models.transformer import window_logits
+
+    config = ModelConfig(**{**TINY.to_dict(), "positions": positions})
+    keras.utils.set_random_seed(6)
+    model = build_model(config)
+    assert ("positions" in [layer.name for layer in model.layers]) == (positions == "both")
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, TINY.vocab_size, (2, 40)).astype(np.int32)
+    changed = ids.copy()
+    changed[:, 7:] = (changed[:, 7:] + 1) % TINY.vocab_size
+    early = np.asarray(model(ids[:, :16])), np.asarray(model(changed[:, :16]))
+    np.testing.assert_allclose(early[0][:, :7], early[1][:, :7], atol=1e-6)
+    full = window_logits(model, ids, TINY.context)
+    stepper = architecture("transformer").stepper(model, config)
+    state = stepper.start(2)
+    for t in range(ids.shape[1]):
+        logits, state = stepper.step(ids[:, t], state)
+        np.testing.assert_allclose(logits, full[:, t], atol=1e-5, err_msg=f"position {t}")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", compile=False, safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(ids[:, :16])), early[0], atol=1e-6)
+    bias = alibi_bias(np.arange(5.0)[:, None] - np.arange(5.0), TINY.heads)  # (1, 2, 5, 5)
+    assert bias.shape == (1, TINY.heads, 5, 5)
+    assert np.all(np.diff(bias[0, :, 4, :], axis=-1) > 0)  # nearer keys: less penalty
+    assert bias[0, 0, 4, 0] < bias[0, 1, 4, 0] < 0  # the first head looks nearest
+
+
+def test_positions_are_checked_and_old_run_dirs_hold_learned_ones():
+    from musicgen.errors import TrainError
+
+    old = {k: v for k, v in TINY.to_dict().items() if k != "positions"}
+    assert ModelConfig.from_dict(old).positions == "learned"
+    with pytest.raises(TrainError, match="positions must be one of learned, alibi, both"):
+        ModelConfig(**{**TINY.to_dict(), "positions": "rotary"})
+
+
 def test_config_json_round_trip_and_old_configs_are_lstm():
     assert ModelConfig.from_dict(TINY.to_dict()) == TINY
     old = {"vocab_size": 61, "embedding_dim": 64, "units": 512, "layers": 2, "dropout": 0.4}

@@ -59,8 +59,10 @@ def test_a_config_takes_its_own_architectures_defaults():
 
 def test_old_config_files_load_as_they_did():
     data = json.loads((ROOT / "checkpoints" / "default" / "config.json").read_text())
-    # A setting added since reads back as what the run had: segments off, before packing.
-    assert ModelConfig.from_dict(data["model"]).to_dict() == {"segments": False, **data["model"]}
+    # Settings added since read back as what the run had: segments off, before packing;
+    # learned positions, before ALiBi.
+    before = {"segments": False, "positions": "learned", **data["model"]}
+    assert ModelConfig.from_dict(data["model"]).to_dict() == before
     old_lstm = {"vocab_size": 60, "embedding_dim": 64, "units": 256, "layers": 2, "dropout": 0.3}
     config = ModelConfig.from_dict(old_lstm)
     assert (config.arch, config.heads, config.context) == ("lstm", 4, 384)
