@@ -51,7 +51,8 @@ def test_a_bad_model_setting_is_refused_when_the_config_is_built():
 
 def test_a_config_takes_its_own_architectures_defaults():
     transformer = ModelConfig(vocab_size=5, arch="transformer")
-    assert (transformer.units, transformer.layers, transformer.dropout) == (192, 3, 0.05)
+    assert (transformer.units, transformer.layers, transformer.dropout) == (192, 3, 0.15)
+    assert transformer.positions == "alibi"
     assert transformer == default_config("transformer", 5)
     lstm = ModelConfig(vocab_size=5)  # no arch: an LSTM, as every run dir before the registry
     assert (lstm.arch, lstm.units, lstm.layers, lstm.dropout) == ("lstm", 512, 2, 0.4)
