@@ -10,8 +10,17 @@ from click.testing import CliRunner
 
 from musicgen.models.registry import ModelConfig, architecture, build_model
 
+# Learned positions, as checkpoints/default and every run dir before ALiBi; the default's
+# ALiBi (and both together) have their own test below.
 TINY = ModelConfig(
-    vocab_size=13, units=16, layers=2, dropout=0.0, arch="transformer", heads=2, context=16
+    vocab_size=13,
+    units=16,
+    layers=2,
+    dropout=0.0,
+    arch="transformer",
+    heads=2,
+    context=16,
+    positions="learned",
 )
 
 
