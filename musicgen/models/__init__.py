@@ -5,7 +5,8 @@
 - `lstm`: the LSTM, its one-step sampler and its entry;
 - `transformer`: a decoder-only causal Transformer and its entry; `transformer_step`: its
   cached one-step sampler (numpy over a key/value cache);
-- `layers`: Keras layers of our own, registered for safe loading;
+- `layers`: Keras layers of our own (embeddings, attention, layer norm, dropout),
+  registered for safe loading; `mlp`: the per-character ones (`TokenDense`, `Gelu`);
 - `fused_lstm`: `FusedLSTM`, an LSTM layer that trains faster on CPUs;
 - `tfenv`: importing TensorFlow quietly, once.
 

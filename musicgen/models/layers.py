@@ -223,28 +223,6 @@ def _layer_norm(x, gamma, beta, epsilon: float):
 
 
 @keras.saving.register_keras_serializable(package="musicgen")
-class Gelu(keras.layers.Layer):
-    """The exact GELU, x Φ(x), as ``Activation("gelu")`` computes it, with its gradient
-    written out, Φ(x) + x φ(x), from the Φ the forward pass kept: fewer passes over the
-    (B, T, 4 width) activations than TensorFlow's derivative of ``erfc``."""
-
-    def call(self, inputs):
-        import tensorflow as tf
-
-        @tf.custom_gradient
-        def gelu(x):
-            cdf = 0.5 * tf.math.erfc(x * -0.7071067811865476)
-
-            def grad(dy):
-                pdf = tf.exp(-0.5 * tf.square(x)) * 0.3989422804014327
-                return dy * (cdf + x * pdf)
-
-            return x * cdf, grad
-
-        return gelu(keras.ops.cast(inputs, self.compute_dtype))
-
-
-@keras.saving.register_keras_serializable(package="musicgen")
 class ByteDropout(keras.layers.Dropout):
     """Keras' ``Dropout`` drawing one random byte per entry where Keras draws a float: a
     quarter of the random numbers, which were 7% of a training step of the default

@@ -58,11 +58,11 @@ def build_transformer(config: ModelConfig, *, fused: bool = False):
     from musicgen.models.layers import (
         ByteDropout,
         CausalSelfAttention,
-        Gelu,
         LayerNorm,
         PositionEmbedding,
         TuneSegments,
     )
+    from musicgen.models.mlp import Gelu, TokenDense
 
     check_transformer(config)
     width, rate = config.units, config.dropout
@@ -86,14 +86,14 @@ def build_transformer(config: ModelConfig, *, fused: bool = False):
         h = ByteDropout(rate, name=f"block_{i}_drop1", **f32)(h)
         x = keras.layers.Add(name=f"block_{i}_add1", **f32)([x, h])
         h = LayerNorm(epsilon=1e-5, name=f"block_{i}_ln2", **f32)(x)
-        h = keras.layers.Dense(4 * width, name=f"block_{i}_mlp_in")(h)
+        h = TokenDense(4 * width, name=f"block_{i}_mlp_in")(h)
         h = Gelu(name=f"block_{i}_gelu", **f32)(h)
-        h = keras.layers.Dense(width, name=f"block_{i}_mlp_out")(h)
+        h = TokenDense(width, name=f"block_{i}_mlp_out")(h)
         h = ByteDropout(rate, name=f"block_{i}_drop2", **f32)(h)
         x = keras.layers.Add(name=f"block_{i}_add2", **f32)([x, h])
     x = LayerNorm(epsilon=1e-5, name="final_ln", **f32)(x)
     # float32 logits (and so loss) under bfloat16 mixed precision too
-    logits = keras.layers.Dense(config.vocab_size, name="logits", **f32)(x)
+    logits = TokenDense(config.vocab_size, name="logits", **f32)(x)
     return keras.Model(ids, logits, name="musicgen_transformer")  # (B, T, vocab)
 
 

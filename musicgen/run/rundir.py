@@ -187,7 +187,8 @@ def load_run(run_dir: str | Path) -> Run:
     if not path.is_file():
         raise RunDirError(f"{path}: missing (training has not finished an epoch yet?)")
     check_archive(path)
-    import musicgen.models.layers  # noqa: F401  (registers its layer for safe loading)
+    import musicgen.models.layers  # noqa: F401  (register their layers for safe loading)
+    import musicgen.models.mlp  # noqa: F401
 
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)

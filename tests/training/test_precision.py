@@ -148,11 +148,25 @@ def test_layer_norm_and_gelu_compute_and_differentiate_as_keras_layers():
     """The written-out gradients are the ones TensorFlow derives from Keras' formulas."""
     import keras
 
-    from musicgen.models.layers import Gelu, LayerNorm
+    from musicgen.models.layers import LayerNorm
+    from musicgen.models.mlp import Gelu
 
     x = np.random.default_rng(1).normal(1.0, 3.0, size=(2, 5, 16)).astype("float32")
     _same_function(keras.layers.LayerNormalization(epsilon=1e-5), LayerNorm(epsilon=1e-5), x)
     _same_function(keras.layers.Activation("gelu"), Gelu(), x)
+
+
+def test_token_dense_computes_and_differentiates_as_keras_dense():
+    """The 2-D multiply and bias add: Dense's values and gradients, on a (B, T, width)
+    input and a 2-D one, with and without an activation."""
+    import keras
+
+    from musicgen.models.mlp import TokenDense
+
+    x = np.random.default_rng(2).normal(size=(3, 7, 16)).astype("float32")
+    _same_function(keras.layers.Dense(24), TokenDense(24), x)
+    _same_function(keras.layers.Dense(5, activation="tanh"), TokenDense(5, activation="tanh"), x)
+    _same_function(keras.layers.Dense(24), TokenDense(24), x[0])
 
 
 @pytest.mark.parametrize("steps", [1, 6])
