@@ -24,7 +24,7 @@ class TokenDense(keras.layers.Dense):
         import tensorflow as tf
 
         shape = tf.shape(inputs)
-        x = tf.reshape(inputs, [-1, inputs.shape[-1]])
+        x = tf.reshape(inputs, [-1, self.kernel.shape[0]])
         x = tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias)
         x = tf.reshape(x, tf.concat([shape[:-1], [self.units]], 0))
         return x if self.activation is None else self.activation(x)
