@@ -7,6 +7,8 @@
   cached one-step sampler (numpy over a key/value cache);
 - `layers`: Keras layers of our own (embeddings, attention, layer norm, dropout),
   registered for safe loading; `mlp`: the per-character ones (`TokenDense`, `Gelu`);
+- `native`: the attention's causal softmax as one compiled op each way
+  (``causal_softmax.cc``, built at first use; TensorFlow's own ops where it cannot be);
 - `fused_lstm`: `FusedLSTM`, an LSTM layer that trains faster on CPUs;
 - `tfenv`: importing TensorFlow quietly, once.
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from musicgen.models.native import causal_softmax_times_values, kernels
+
 
 @keras.saving.register_keras_serializable(package="musicgen")
 class PositionEmbedding(keras.layers.Layer):
@@ -93,6 +95,10 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
 
     With `alibi` the bias also holds ALiBi's distance penalty (`alibi_bias`): each head
     weighs a key less the further back it is, at its own slope.
+
+    Where `musicgen.models.native` could build its op, plainly causal attention (no
+    packed tunes' mask) takes the mask, the penalty and the softmax in one pass over the
+    scores each way instead; the same result to float order.
     """
 
     def __init__(self, num_heads, key_dim, rate: float = 0.0, alibi: bool = False, **kwargs):
@@ -123,20 +129,32 @@ class CausalSelfAttention(keras.layers.MultiHeadAttention):
     ):
         ops = keras.ops
         query = ops.multiply(query, ops.cast(self._inverse_sqrt_key_dim, query.dtype))
+        # Heads first, (B, N, T, H): every product below is then a plain batched matrix
+        # multiply whose (T, S) result needs no transpose (Keras' einsum of (key, query)
+        # made (B, N, S, T) and transposed it: 4% of a training step).
+        query_h, key_h, value_h = (ops.transpose(t, (0, 2, 1, 3)) for t in (query, key, value))
+        scores = ops.matmul(query_h, ops.transpose(key_h, (0, 1, 3, 2)))  # (B, N, T, S)
+        native = kernels() if scores.dtype in ("float32", "bfloat16") else None
+        if attention_mask is None and native is not None:  # plain causal: one op each way
+            slopes = alibi_slopes(self._num_heads) * self.alibi  # zeros: no penalty
+            output = causal_softmax_times_values(scores, value_h, slopes, native)
+        else:
+            bias = self._bias(query, key, attention_mask)
+            output = _softmax_times_values(scores + ops.cast(bias, scores.dtype), value_h)
+        output = ops.transpose(output, (0, 2, 1, 3))  # (B, T, N, H)
+        return self._context_dropout(output, training=training), None
+
+    def _bias(self, query, key, attention_mask):
+        """(B or 1, 1 or N, T, S) additive bias: 0 where a query may attend to a key, -1e9
+        where not, less ALiBi's penalty."""
+        ops = keras.ops
         if attention_mask is None:
-            attention_mask = self._compute_causal_mask(query, value)  # (1, T, S)
+            attention_mask = self._compute_causal_mask(query, key)  # (1, T, S)
         bias = ops.where(ops.expand_dims(attention_mask, 1), 0.0, -1e9)  # (B or 1, 1, T, S)
         if self.alibi:  # (B or 1, N, T, S)
             steps = ops.arange(ops.shape(query)[1])[:, None] - ops.arange(ops.shape(key)[1])
             bias = bias + alibi_bias(ops.cast(steps, "float32"), self._num_heads)
-        # Heads first, (B, N, T, H): every product below is then a plain batched matrix
-        # multiply whose (T, S) result needs no transpose (Keras' einsum of (key, query)
-        # made (B, N, S, T) and transposed it: 4% of a training step).
-        query, key, value = (ops.transpose(t, (0, 2, 1, 3)) for t in (query, key, value))
-        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))  # (B, N, T, S)
-        output = _softmax_times_values(scores + ops.cast(bias, scores.dtype), value)
-        output = ops.transpose(output, (0, 2, 1, 3))  # (B, T, N, H)
-        return self._context_dropout(output, training=training), None
+        return bias
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "alibi": self.alibi}
