@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 from musicgen.errors import MusicgenError
@@ -32,6 +33,7 @@ from musicgen.errors import MusicgenError
 __all__ = ["NativeBuildError", "build", "causal_softmax_times_values", "kernels"]
 
 log = logging.getLogger(__name__)
+_LOADING = threading.Lock()  # one build per process, whichever thread asks first
 
 SOURCE = Path(__file__).with_name("causal_softmax.cc")
 # -O3 and the machine's own vector instructions; the float reorderings the row loops
@@ -90,7 +92,8 @@ def build(cache: Path | None = None, compiler: str | None = None) -> Path:
     if shutil.which(compiler) is None:
         raise NativeBuildError(f"no C++ compiler {compiler!r} on PATH")
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.part")  # builds side by side never clash
+    # Builds side by side (other processes, other threads) never write the same file.
+    partial = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.part")
     command = [compiler, *flags, str(SOURCE), "-o", str(partial), *links]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
@@ -101,11 +104,16 @@ def build(cache: Path | None = None, compiler: str | None = None) -> Path:
     return target
 
 
-@functools.cache
 def kernels():
     """The loaded op library (``musicgen_causal_softmax`` and its gradient), or None where
     it cannot be had: ``MUSICGEN_NATIVE=0``, a visible GPU (it is a CPU op), no compiler,
     or a failed build or load (logged once as a warning)."""
+    with _LOADING:
+        return _load()
+
+
+@functools.cache
+def _load():
     if os.environ.get("MUSICGEN_NATIVE", "1") == "0":
         return None
     import tensorflow as tf

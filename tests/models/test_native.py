@@ -133,8 +133,8 @@ def test_without_the_op_attention_falls_back_with_a_warning(tmp_path, monkeypatc
     monkeypatch.setenv("MUSICGEN_CACHE", str(tmp_path))
     monkeypatch.setenv("CXX", "no-such-c++")
     with caplog.at_level(logging.WARNING, logger="musicgen.models.native"):
-        assert native.kernels.__wrapped__() is None
+        assert native._load.__wrapped__() is None
     assert "TensorFlow's own ops: no C++ compiler 'no-such-c++'" in caplog.text
     monkeypatch.setenv("MUSICGEN_NATIVE", "0")
     caplog.clear()
-    assert native.kernels.__wrapped__() is None and not caplog.text
+    assert native._load.__wrapped__() is None and not caplog.text
