@@ -95,12 +95,15 @@ def build(cache: Path | None = None, compiler: str | None = None) -> Path:
     # Builds side by side (other processes, other threads) never write the same file.
     partial = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.part")
     command = [compiler, *flags, str(SOURCE), "-o", str(partial), *links]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        errors = [line for line in done.stderr.splitlines() if "error" in line]
-        first = errors[0] if errors else f"exit status {done.returncode}"
-        raise NativeBuildError(f"{compiler} failed: {first}")
-    os.replace(partial, target)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            errors = [line for line in done.stderr.splitlines() if "error" in line]
+            first = errors[0] if errors else f"exit status {done.returncode}"
+            raise NativeBuildError(f"{compiler} failed: {first}")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)  # a failed or interrupted build leaves nothing
     return target
 
 

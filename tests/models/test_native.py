@@ -122,11 +122,15 @@ def test_a_missing_or_failing_compiler_is_one_clear_error(tmp_path):
     with pytest.raises(native.NativeBuildError, match="no C\\+\\+ compiler 'no-such-c\\+\\+'"):
         native.build(cache=tmp_path, compiler="no-such-c++")
     failing = tmp_path / "failing-cc"
-    failing.write_text("#!/bin/sh\necho 'x.cc:1:1: error: boom' >&2\nexit 1\n")
+    # Writes a partial output, as a compiler killed halfway might, then fails.
+    failing.write_text(
+        '#!/bin/sh\nfor a; do [ "$prev" = -o ] && echo half > "$a"; prev=$a; done\n'
+        "echo 'x.cc:1:1: error: boom' >&2\nexit 1\n"
+    )
     failing.chmod(0o755)
     with pytest.raises(native.NativeBuildError, match="failed: x.cc:1:1: error: boom"):
         native.build(cache=tmp_path / "cache", compiler=str(failing))
-    assert not list((tmp_path / "cache").glob("*.so"))
+    assert not list((tmp_path / "cache").iterdir())  # no library, no partial file
 
 
 def test_without_the_op_attention_falls_back_with_a_warning(tmp_path, monkeypatch, caplog):
